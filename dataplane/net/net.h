@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The user-space network stack: Ethernet (VLAN tags accepted), ARP, IPv4,
+ * ICMP echo and UDP, per lcore. It knows nothing of memcached: UDP datagrams
+ * go to the application registered on their destination port.
+ *
+ * Thread safety: a wc_net belongs to one lcore; wc_iface is read-only after
+ * start and shared by every lcore.
+ */
+#ifndef WC_NET_H
+#define WC_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "mgmt/contract.h"
+
+#define WC_TX_MAX      64   /**< packets buffered before a forced TX burst */
+#define WC_ALLOW_MAX   32   /**< CIDRs in the UDP allowlist */
+#define WC_UDP_APPS    4    /**< UDP applications per interface */
+#define WC_ARP_SLOTS   256  /**< ARP cache entries per lcore (direct-mapped) */
+#define WC_BUDGET_SLOTS 4096 /**< per-source reply budgets (direct-mapped) */
+
+/** Headroom a UDP reply mbuf keeps for Ethernet + VLAN + IPv4 + UDP headers. */
+#define WC_UDP_HDR_ROOM (RTE_ETHER_HDR_LEN + 4 + 20 + 8)
+
+/** An IPv4 prefix; addresses and masks in network byte order. */
+struct wc_cidr {
+	uint32_t addr;
+	uint32_t mask;
+};
+
+/** The peer of a UDP datagram, captured at input for the reply. */
+struct wc_udp_peer {
+	struct rte_ether_addr mac; /**< where the request came from (next hop) */
+	uint32_t ip;               /**< network order */
+	uint16_t port;             /**< network order */
+	uint16_t vlan_tci;         /**< host order; 0 = untagged */
+	uint16_t local_port;       /**< our port, network order */
+	bool open;                 /**< outside our subnet and the allowlist */
+};
+
+struct wc_net;
+
+/**
+ * A UDP application's input: one datagram's payload. The payload is valid
+ * only during the call; the application replies with wc_udp_alloc() and
+ * wc_udp_send().
+ */
+typedef void (*wc_udp_input_t)(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
+			       const uint8_t *payload, uint16_t len);
+
+struct wc_udp_app {
+	uint16_t port; /**< network order */
+	wc_udp_input_t input;
+};
+
+/** One port's addressing and policy; read-only after start. */
+struct wc_iface {
+	uint16_t port_id;
+	struct rte_ether_addr mac;
+	uint32_t ip;      /**< network order */
+	uint32_t netmask; /**< network order */
+	uint64_t tx_offloads; /**< RTE_ETH_TX_OFFLOAD_* enabled on the port */
+	uint64_t rx_offloads; /**< RTE_ETH_RX_OFFLOAD_* enabled on the port */
+	struct wc_cidr allow[WC_ALLOW_MAX];
+	unsigned int n_allow;
+	bool udp_open;            /**< answer sources outside subnet+allowlist */
+	uint32_t udp_open_budget; /**< reply bytes per second to each such source */
+	struct wc_udp_app apps[WC_UDP_APPS];
+	unsigned int n_apps;
+};
+
+struct wc_arp_entry {
+	uint32_t ip; /**< network order; 0 = empty */
+	struct rte_ether_addr mac;
+	uint64_t seen_tsc;
+};
+
+struct wc_budget {
+	uint32_t ip;
+	uint32_t tokens;
+	uint64_t refill_tsc;
+};
+
+/** One lcore's network state. */
+struct wc_net {
+	const struct wc_iface *ifc;
+	uint16_t queue;              /**< this lcore's RX/TX queue */
+	struct rte_mempool *pool;    /**< for replies */
+	struct wc_lcore_stats *st;
+	void *app_arg[WC_UDP_APPS];  /**< per-lcore argument of each UDP app */
+	uint64_t tsc_hz;
+	uint64_t now_tsc;            /**< refreshed once per burst by the loop */
+	uint16_t ntx;
+	struct rte_mbuf *tx[WC_TX_MAX];
+	struct wc_arp_entry arp[WC_ARP_SLOTS];
+	struct wc_budget budget[WC_BUDGET_SLOTS];
+};
+
+/**
+ * Handle a burst of received frames; every mbuf is consumed (freed, or reused
+ * for a reply). Replies are queued on n->tx and sent by wc_net_tx_flush().
+ */
+void wc_net_input(struct wc_net *n, struct rte_mbuf **pkts, uint16_t count);
+
+/** Transmit everything queued. @return packets handed to the port. */
+uint16_t wc_net_tx_flush(struct wc_net *n);
+
+/** Queue one ready frame for transmission (flushes when the queue is full). */
+void wc_net_tx(struct wc_net *n, struct rte_mbuf *m);
+
+/** Queue a gratuitous ARP announcing our address. @return 0 or -ENOMEM. */
+int wc_net_garp(struct wc_net *n);
+
+/** Look up the ARP cache. @return true and *mac if known. */
+bool wc_arp_lookup(const struct wc_net *n, uint32_t ip, struct rte_ether_addr *mac);
+
+/**
+ * An mbuf for a UDP reply, with WC_UDP_HDR_ROOM headroom and no data yet.
+ * @return the mbuf, or NULL (drop_nombuf is the caller's to count).
+ */
+struct rte_mbuf *wc_udp_alloc(struct wc_net *n);
+
+/**
+ * Prepend UDP/IPv4/Ethernet headers to the payload in @p m (one segment),
+ * fill checksums (offloaded where the port can), and queue it. Consumes m.
+ */
+void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mbuf *m);
+
+/**
+ * Charge @p bytes of reply to an open (non-allowlisted) source's per-second
+ * budget. Always true for sources that are not open.
+ * @return false if the budget is exhausted: the caller drops the reply.
+ */
+bool wc_udp_budget_take(struct wc_net *n, const struct wc_udp_peer *peer, uint32_t bytes);
+
+/** Parse "A.B.C.D/N" (or "A.B.C.D" = /32). @return 0 or -EINVAL. */
+int wc_cidr_parse(const char *s, struct wc_cidr *out);
+
+#endif /* WC_NET_H */

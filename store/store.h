@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The item store: one partition of the keyspace.
+ *
+ * A partition is an rte_hash index keyed by the 64-bit hash of the key (the
+ * full key is kept in the item and compared, so colliding hashes are told
+ * apart) over item memory drawn from hugepages under a hard limit. When the
+ * limit is reached, items are evicted; expired items are reclaimed lazily on
+ * access and by wc_store_tick().
+ *
+ * The store knows nothing of packets or protocols: it stores keys, values,
+ * 32-bit client flags, an expiry time, and a CAS unique.
+ *
+ * Thread safety: a partition is owned by one lcore; every function here must
+ * be called from that lcore only.
+ *
+ * Times are absolute, in seconds of the caller's clock (see wc_store_tick());
+ * an exptime of 0 means "never expires".
+ */
+#ifndef WC_STORE_H
+#define WC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WC_KEY_MAX 250 /**< longest key, as memcached */
+
+struct wc_store;
+struct wc_item;
+
+/** Construction parameters of one partition. */
+struct wc_store_config {
+	const char *name;      /**< unique name (used for rte_hash and memzones) */
+	size_t mem_limit;      /**< bytes of item memory, hard limit */
+	size_t max_item_size;  /**< largest key + value + header accepted */
+	int socket_id;         /**< NUMA socket for the memory, or SOCKET_ID_ANY */
+	uint32_t max_items;    /**< index capacity; 0 = derive from mem_limit */
+	bool no_evict;         /**< refuse stores when full instead of evicting */
+};
+
+/** Outcome of a storage or lookup operation (>= 0), or a negative errno. */
+enum wc_store_result {
+	WC_STORE_OK = 0,         /**< stored / deleted / touched / found */
+	WC_STORE_NOT_STORED = 1, /**< add on existing key, replace/append/prepend on missing */
+	WC_STORE_EXISTS = 2,     /**< cas unique mismatch */
+	WC_STORE_NOT_FOUND = 3,  /**< key absent (cas, delete, touch, arith) */
+	WC_STORE_NON_NUMERIC = 4, /**< incr/decr on a value that is not a decimal number */
+};
+
+/** Storage modes, as memcached's set/add/replace/append/prepend/cas. */
+enum wc_store_mode {
+	WC_MODE_SET,
+	WC_MODE_ADD,
+	WC_MODE_REPLACE,
+	WC_MODE_APPEND,
+	WC_MODE_PREPEND,
+	WC_MODE_CAS,
+};
+
+/** Counters kept by a partition (read by stats; owner lcore writes). */
+struct wc_store_stats {
+	uint64_t curr_items;
+	uint64_t total_items;     /**< successful stores */
+	uint64_t bytes;           /**< bytes of live items (key + value + header) */
+	uint64_t evictions;       /**< live items removed to make room */
+	uint64_t expired_unfetched;
+	uint64_t evicted_unfetched;
+	uint64_t reclaimed;       /**< expired items whose memory was reclaimed */
+	uint64_t oom;             /**< stores refused for lack of memory */
+	uint64_t hash_collisions; /**< lookups whose hash matched but key did not */
+};
+
+/**
+ * 64-bit hash of a key (XXH3). The same value selects the partition and is
+ * the index key; callers compute it once per request.
+ */
+uint64_t wc_store_hash(const void *key, size_t klen);
+
+/**
+ * Create a partition.
+ * @return the partition, or NULL (rte_errno/errno set) if memory or the index
+ *         cannot be had.
+ */
+struct wc_store *wc_store_create(const struct wc_store_config *cfg);
+
+/** Free a partition and all its memory. NULL is accepted. */
+void wc_store_destroy(struct wc_store *s);
+
+/**
+ * Advance the partition's clock to @p now and do a bounded slice of
+ * background work (reclaiming expired items, a due delayed flush).
+ * Called by the owner lcore every few loop iterations.
+ */
+void wc_store_tick(struct wc_store *s, uint32_t now);
+
+/** The partition's current clock, as last given to wc_store_tick(). */
+uint32_t wc_store_now(const struct wc_store *s);
+
+/**
+ * Look a key up. An expired or flushed item is reclaimed and reported absent.
+ * Does not mark the item accessed: call wc_store_bump() for a hit that counts.
+ * @return the item, valid until the next call that modifies this partition;
+ *         NULL if absent.
+ */
+struct wc_item *wc_store_lookup(struct wc_store *s, const void *key, size_t klen, uint64_t hash);
+
+/** Record an access: last-access time, fetched bit, eviction hint. */
+void wc_store_bump(struct wc_store *s, struct wc_item *it);
+
+/* Item accessors. The pointers returned stay valid as wc_store_lookup()'s. */
+const char *wc_item_key(const struct wc_item *it, size_t *klen);
+const uint8_t *wc_item_value(const struct wc_item *it, uint32_t *vlen);
+uint32_t wc_item_flags(const struct wc_item *it);
+uint64_t wc_item_cas(const struct wc_item *it);
+uint32_t wc_item_exptime(const struct wc_item *it); /**< absolute, 0 = never */
+uint32_t wc_item_atime(const struct wc_item *it);   /**< last access, absolute */
+bool wc_item_fetched(const struct wc_item *it);     /**< accessed since stored */
+
+/* Per-item bits for memcached's meta protocol (win token, stale). */
+#define WC_ITEM_WON   0x1 /**< a client was handed the recache token */
+#define WC_ITEM_STALE 0x2 /**< invalidated by md I, awaiting a recache */
+uint8_t wc_item_bits(const struct wc_item *it);
+void wc_item_set_bits(struct wc_store *s, struct wc_item *it, uint8_t bits);
+
+/** Change an item's expiry (touch/gat). */
+void wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptime);
+
+/** Give an item a new CAS unique (used when its metadata changes). */
+uint64_t wc_item_new_cas(struct wc_store *s, struct wc_item *it);
+
+/**
+ * Store a value. For WC_MODE_CAS, @p cas_in must equal the item's unique.
+ * For other modes a non-zero @p cas_in is also checked (meta `ms C`).
+ * For append/prepend, @p flags and @p exptime are ignored and the item's kept.
+ * @param cas_out  if non-NULL, receives the new item's CAS unique.
+ * @return WC_STORE_OK, WC_STORE_NOT_STORED, WC_STORE_EXISTS,
+ *         WC_STORE_NOT_FOUND (cas on missing key); -E2BIG if the item is
+ *         larger than max_item_size; -ENOMEM if no memory could be freed.
+ */
+int wc_store_set(struct wc_store *s, enum wc_store_mode mode, const void *key, size_t klen,
+		 uint64_t hash, const void *val, uint32_t vlen, uint32_t flags, uint32_t exptime,
+		 uint64_t cas_in, uint64_t *cas_out);
+
+/**
+ * Reserve an item for a value of @p vlen bytes to be filled in place, then
+ * published with wc_store_commit() (or dropped with wc_store_abort()). Lets a
+ * stream copy a value straight from packets into item memory once.
+ * Only one reservation may be open per partition.
+ * @return a pointer to vlen writable bytes, or NULL with *err = -E2BIG/-ENOMEM.
+ */
+uint8_t *wc_store_reserve(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			  uint32_t vlen, uint32_t flags, uint32_t exptime, int *err);
+
+/** Publish the open reservation with @p mode; returns as wc_store_set(). */
+int wc_store_commit(struct wc_store *s, enum wc_store_mode mode, uint64_t cas_in,
+		    uint64_t *cas_out);
+
+/** Drop the open reservation. */
+void wc_store_abort(struct wc_store *s);
+
+/**
+ * Delete a key; a non-zero @p cas_in must match.
+ * @return WC_STORE_OK, WC_STORE_NOT_FOUND, WC_STORE_EXISTS.
+ */
+int wc_store_delete(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+		    uint64_t cas_in);
+
+/**
+ * incr/decr a decimal value in place, with memcached's rules: incr wraps at
+ * 2^64, decr stops at 0; the value is rewritten as decimal without padding.
+ * A non-zero @p cas_in must match.
+ * @return WC_STORE_OK (with *result and *cas_out), WC_STORE_NOT_FOUND,
+ *         WC_STORE_NON_NUMERIC, WC_STORE_EXISTS, -ENOMEM.
+ */
+int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t hash, bool incr,
+		   uint64_t delta, uint64_t cas_in, uint64_t *result, uint64_t *cas_out);
+
+/**
+ * Invalidate every item stored at or before @p when (absolute; 0 or a time
+ * not after now = immediately), as memcached's `flush_all [delay]`.
+ */
+void wc_store_flush(struct wc_store *s, uint32_t when);
+
+/** The partition's counters. */
+const struct wc_store_stats *wc_store_stats(const struct wc_store *s);
+
+/** Bytes of item memory in use and the limit. */
+size_t wc_store_mem_used(const struct wc_store *s);
+size_t wc_store_mem_limit(const struct wc_store *s);
+
+#endif /* WC_STORE_H */
