@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+
+#include "dataplane/lcore.h"
+#include "store/store.h"
+
+#define RX_BURST 32
+
+/* Idle backoff: spin, then pause, then sleep in growing steps up to a cap. */
+#define IDLE_SPIN_POLLS	  64
+#define IDLE_PAUSE_POLLS  1024
+#define IDLE_SLEEP_MIN_US 10
+#define IDLE_SLEEP_MAX_US 500
+
+/* Timers (store clock, expiry slice, lifetime) run this often. */
+#define TICK_US 1000
+
+volatile sig_atomic_t wc_quit;
+
+uint32_t wc_dataplane_now(const struct wc_dataplane *dp, uint64_t tsc)
+{
+	return dp->start_time + (uint32_t)((tsc - dp->start_tsc) / dp->tsc_hz);
+}
+
+static struct wc_lcore *my_lcore(struct wc_dataplane *dp)
+{
+	unsigned int id = rte_lcore_id();
+
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		if (dp->lcores[i].lcore_id == id)
+			return &dp->lcores[i];
+	return NULL;
+}
+
+static void idle(struct wc_lcore *lc, bool backoff)
+{
+	uint32_t n = ++lc->idle_polls;
+
+	if (!backoff || n < IDLE_SPIN_POLLS)
+		return;
+	if (n < IDLE_PAUSE_POLLS) {
+		rte_pause();
+		return;
+	}
+	/* Double the sleep every 1024 further empty polls, up to the cap. */
+	uint32_t shift = (n - IDLE_PAUSE_POLLS) / 1024;
+	uint32_t us = IDLE_SLEEP_MIN_US << (shift > 6 ? 6 : shift);
+
+	if (us > IDLE_SLEEP_MAX_US)
+		us = IDLE_SLEEP_MAX_US;
+	lc->st.idle_sleeps++;
+	usleep(us);
+}
+
+static void tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc)
+{
+	lc->next_tick_tsc = now_tsc + dp->tsc_hz / (1000000 / TICK_US);
+	wc_store_tick(lc->store, wc_dataplane_now(dp, now_tsc));
+	if (dp->stop_tsc != 0 && now_tsc >= dp->stop_tsc)
+		wc_quit = 1;
+}
+
+int wc_lcore_main(void *arg)
+{
+	struct wc_dataplane *dp = arg;
+	struct wc_lcore *lc = my_lcore(dp);
+	const bool backoff = dp->cfg->idle_backoff;
+	struct rte_mbuf *pkts[RX_BURST];
+
+	if (lc == NULL)
+		return 0;
+	lc->net.now_tsc = rte_rdtsc();
+	tick(dp, lc, lc->net.now_tsc);
+	/* Announce our address so neighbours need not ask. */
+	if (lc->index == 0 && wc_net_garp(&lc->net) == 0)
+		wc_net_tx_flush(&lc->net);
+
+	while (!wc_quit) {
+		uint64_t t0 = rte_rdtsc();
+		uint16_t n;
+
+		lc->net.now_tsc = t0;
+		n = rte_eth_rx_burst(dp->ifc.port_id, lc->net.queue, pkts, RX_BURST);
+		if (n > 0) {
+			lc->idle_polls = 0;
+			wc_net_input(&lc->net, pkts, n);
+			wc_net_tx_flush(&lc->net);
+			lc->st.busy_cycles += rte_rdtsc() - t0;
+		} else {
+			idle(lc, backoff);
+		}
+		if (t0 >= lc->next_tick_tsc)
+			tick(dp, lc, t0);
+	}
+	wc_net_tx_flush(&lc->net);
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Per-lcore context and the poll loop (STYLE: per-lcore context, passed
+ * explicitly). One wc_lcore per worker lcore, cache-aligned, touched only by
+ * its lcore except for the counters, which stats readers sum.
+ */
+#ifndef WC_LCORE_H
+#define WC_LCORE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "dataplane/config.h"
+#include "dataplane/net/net.h"
+#include "dataplane/proto/mc.h"
+#include "mgmt/contract.h"
+
+struct wc_store;
+
+struct wc_lcore {
+	struct wc_net net;	/**< this lcore's network state and TX queue */
+	struct wc_mc_ctx mc;	/**< memcached executor context */
+	struct wc_store *store; /**< the partition this lcore owns */
+	unsigned int lcore_id;
+	unsigned int index;	    /**< 0..n_workers-1, also the queue id */
+	uint32_t idle_polls;	    /**< consecutive empty polls */
+	uint64_t next_tick_tsc;	    /**< when to run timers next */
+	struct wc_lcore_stats st;   /**< this lcore's counters */
+	struct wc_lcore_stats base; /**< baseline of `stats reset` */
+} __rte_cache_aligned;
+
+/** The whole dataplane; built in main, read-only once the lcores run. */
+struct wc_dataplane {
+	const struct wc_config *cfg;
+	struct wc_iface ifc;
+	struct wc_mc_server mc;
+	struct wc_lcore *lcores; /**< n_workers entries */
+	unsigned int n_workers;
+	uint64_t tsc_hz;
+	uint64_t start_tsc;
+	uint32_t start_time; /**< unix seconds at start_tsc */
+	uint64_t stop_tsc;   /**< --lifetime deadline, 0 = none */
+	int pid;
+};
+
+/** Set by SIGINT/SIGTERM (or --lifetime): every lcore leaves its loop. */
+extern volatile sig_atomic_t wc_quit;
+
+/**
+ * The poll loop (an lcore_function_t): @p arg is the wc_dataplane. Runs until
+ * wc_quit is set.
+ * @return 0.
+ */
+int wc_lcore_main(void *arg);
+
+/** Unix time in seconds derived from the TSC (no system call). */
+uint32_t wc_dataplane_now(const struct wc_dataplane *dp, uint64_t tsc);
+
+/** The memcached `stats` hook over every lcore and partition. */
+int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out);
+
+/** The memcached `flush_all` hook: every partition. */
+void wc_stats_flush(void *arg, uint32_t when);
+
+/**
+ * Configure and start the port: one RX/TX queue per worker, offloads the
+ * device can do (IPv4/UDP checksums), promiscuous off.
+ * @return 0 or a negative errno, with the reason logged.
+ */
+int wc_port_setup(struct wc_dataplane *dp, struct rte_mempool *pool);
+
+/** Stop and close the port. */
+void wc_port_teardown(struct wc_dataplane *dp);
+
+#endif /* WC_LCORE_H */

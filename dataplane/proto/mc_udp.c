@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/proto/mc.h"
+#include "dataplane/proto/mc_udp.h"
+
+/* Most datagrams one reply may take: the header's total is 16 bits. */
+#define MAX_DGRAMS 65535u
+
+int wc_mc_udp_parse_hdr(const uint8_t *p, size_t len, struct wc_mc_udp_hdr *h)
+{
+	if (len < WC_MC_UDP_HDR)
+		return -EINVAL;
+	h->req_id = (uint16_t)(p[0] << 8 | p[1]);
+	h->seq = (uint16_t)(p[2] << 8 | p[3]);
+	h->total = (uint16_t)(p[4] << 8 | p[5]);
+	h->reserved = (uint16_t)(p[6] << 8 | p[7]);
+	if (h->seq != 0 || h->total != 1)
+		return -EMSGSIZE;
+	return 0;
+}
+
+/*
+ * The reply sink's state: datagram mbufs linked through m->next (used here
+ * only as a list, never as segments of one packet) until they are sent.
+ */
+struct dgram_sink {
+	struct wc_net *net;
+	struct rte_mbuf *head;
+	struct rte_mbuf *tail;
+	unsigned int count;
+};
+
+static void close_window(struct wc_out *o)
+{
+	struct dgram_sink *d = o->priv;
+
+	if (d->tail != NULL)
+		d->tail->data_len = (uint16_t)(o->p - rte_pktmbuf_mtod(d->tail, uint8_t *));
+}
+
+static int next_dgram(struct wc_out *o)
+{
+	struct dgram_sink *d = o->priv;
+	struct rte_mbuf *m;
+	uint8_t *base;
+	uint16_t room;
+
+	if (d->count == MAX_DGRAMS)
+		return -ENOBUFS;
+	m = wc_udp_alloc(d->net);
+	if (m == NULL)
+		return -ENOBUFS;
+	close_window(o);
+	m->next = NULL;
+	if (d->tail == NULL)
+		d->head = m;
+	else
+		d->tail->next = m;
+	d->tail = m;
+	d->count++;
+	base = rte_pktmbuf_mtod(m, uint8_t *);
+	room = rte_pktmbuf_tailroom(m);
+	if (room > WC_MC_UDP_DGRAM_MAX)
+		room = WC_MC_UDP_DGRAM_MAX;
+	o->p = base + WC_MC_UDP_HDR;
+	o->end = base + room;
+	return 0;
+}
+
+static void free_dgrams(struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		m->nb_segs = 1;
+		rte_pktmbuf_free(m);
+		m = next;
+	}
+}
+
+void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
+		     const uint8_t *payload, uint16_t len)
+{
+	struct wc_mc_ctx *c = arg;
+	struct wc_lcore_stats *st = n->st;
+	struct wc_mc_udp_hdr h;
+	struct wc_mc_session ss = { 0 };
+	struct dgram_sink d = { n, NULL, NULL, 0 };
+	struct wc_out out = { NULL, NULL, next_dgram, &d, 0, SIZE_MAX, false };
+	size_t used;
+	int rc;
+
+	rc = wc_mc_udp_parse_hdr(payload, len, &h);
+	if (rc == -EMSGSIZE) {
+		st->drop_mc_multi_dgram++;
+		return;
+	}
+	if (rc != 0) {
+		st->drop_mc_frame++;
+		return;
+	}
+	/* One small request must not buy a large reply for an open source. */
+	if (peer->open)
+		out.limit = n->ifc->udp_open_budget;
+
+	used = wc_mc_process(c, &ss, payload + WC_MC_UDP_HDR, len - WC_MC_UDP_HDR, &out);
+	if (used < (size_t)len - WC_MC_UDP_HDR)
+		st->drop_mc_truncated++;
+	close_window(&out);
+	if (d.count == 0)
+		return;
+	if (out.overflow) {
+		if (peer->open && out.written >= out.limit)
+			st->drop_udp_reply_cap++;
+		else
+			st->drop_nombuf++;
+		free_dgrams(d.head);
+		return;
+	}
+	if (!wc_udp_budget_take(n, peer, (uint32_t)(out.written + d.count * WC_MC_UDP_HDR))) {
+		st->drop_udp_reply_cap++;
+		free_dgrams(d.head);
+		return;
+	}
+
+	uint16_t seq = 0;
+
+	for (struct rte_mbuf *m = d.head, *next; m != NULL; m = next) {
+		uint8_t *hp = rte_pktmbuf_mtod(m, uint8_t *);
+
+		next = m->next;
+		m->next = NULL;
+		m->pkt_len = m->data_len;
+		hp[0] = (uint8_t)(h.req_id >> 8);
+		hp[1] = (uint8_t)h.req_id;
+		hp[2] = (uint8_t)(seq >> 8);
+		hp[3] = (uint8_t)seq;
+		hp[4] = (uint8_t)(d.count >> 8);
+		hp[5] = (uint8_t)d.count;
+		hp[6] = 0;
+		hp[7] = 0;
+		seq++;
+		wc_udp_send(n, peer, m);
+	}
+}

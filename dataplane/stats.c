@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The memcached `stats` and `flush_all` hooks. Counters are plain per-lcore
+ * fields (mgmt/contract.h); a reader sums them without locks and accepts a
+ * view a few increments stale. `stats reset` records a baseline per lcore
+ * instead of writing other lcores' counters.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "dataplane/lcore.h"
+#include "store/store.h"
+
+static void sum_lcores(const struct wc_dataplane *dp, struct wc_lcore_stats *tot)
+{
+	memset(tot, 0, sizeof(*tot));
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct wc_lcore *lc = &dp->lcores[i];
+
+#define WC_SUM(name, desc) tot->name += lc->st.name - lc->base.name;
+		WC_LCORE_STATS(WC_SUM)
+#undef WC_SUM
+	}
+}
+
+static void sum_stores(const struct wc_dataplane *dp, struct wc_store_stats *tot, size_t *limit)
+{
+	memset(tot, 0, sizeof(*tot));
+	*limit = 0;
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct wc_store *s = dp->lcores[i].store;
+		const struct wc_store_stats *ss = wc_store_stats(s);
+
+		tot->curr_items += ss->curr_items;
+		tot->total_items += ss->total_items;
+		tot->bytes += ss->bytes;
+		tot->evictions += ss->evictions;
+		tot->expired_unfetched += ss->expired_unfetched;
+		tot->evicted_unfetched += ss->evicted_unfetched;
+		tot->reclaimed += ss->reclaimed;
+		tot->oom += ss->oom;
+		tot->hash_collisions += ss->hash_collisions;
+		*limit += wc_store_mem_limit(s);
+	}
+}
+
+static void stats_general(const struct wc_dataplane *dp, struct wc_out *out)
+{
+	struct wc_lcore_stats t;
+	struct wc_store_stats s;
+	size_t limit;
+	uint64_t tsc = rte_rdtsc();
+
+	sum_lcores(dp, &t);
+	sum_stores(dp, &s, &limit);
+	/* memcached's names first, so its clients and tools read them. */
+	wc_mc_stat_u64(out, "pid", (uint64_t)dp->pid);
+	wc_mc_stat_u64(out, "uptime", (tsc - dp->start_tsc) / dp->tsc_hz);
+	wc_mc_stat_u64(out, "time", wc_dataplane_now(dp, tsc));
+	wc_mc_stat_str(out, "version", dp->mc.version);
+	wc_mc_stat_u64(out, "pointer_size", 8 * sizeof(void *));
+	wc_mc_stat_u64(out, "curr_connections", 0);
+	wc_mc_stat_u64(out, "total_connections", 0);
+	wc_mc_stat_u64(out, "cmd_get", t.mc_get_hits + t.mc_get_misses);
+	wc_mc_stat_u64(out, "cmd_set", t.mc_cmd_set);
+	wc_mc_stat_u64(out, "cmd_flush", t.mc_cmd_flush);
+	wc_mc_stat_u64(out, "cmd_touch", t.mc_cmd_touch);
+	wc_mc_stat_u64(out, "cmd_meta", t.mc_cmd_meta);
+	wc_mc_stat_u64(out, "get_hits", t.mc_get_hits);
+	wc_mc_stat_u64(out, "get_misses", t.mc_get_misses);
+	wc_mc_stat_u64(out, "get_expired", t.mc_get_expired);
+	wc_mc_stat_u64(out, "get_flushed", t.mc_get_flushed);
+	wc_mc_stat_u64(out, "delete_misses", t.mc_delete_misses);
+	wc_mc_stat_u64(out, "delete_hits", t.mc_delete_hits);
+	wc_mc_stat_u64(out, "incr_misses", t.mc_incr_misses);
+	wc_mc_stat_u64(out, "incr_hits", t.mc_incr_hits);
+	wc_mc_stat_u64(out, "decr_misses", t.mc_decr_misses);
+	wc_mc_stat_u64(out, "decr_hits", t.mc_decr_hits);
+	wc_mc_stat_u64(out, "cas_misses", t.mc_cas_misses);
+	wc_mc_stat_u64(out, "cas_hits", t.mc_cas_hits);
+	wc_mc_stat_u64(out, "cas_badval", t.mc_cas_badval);
+	wc_mc_stat_u64(out, "touch_hits", t.mc_touch_hits);
+	wc_mc_stat_u64(out, "touch_misses", t.mc_touch_misses);
+	wc_mc_stat_u64(out, "bytes_read", t.mc_bytes_read);
+	wc_mc_stat_u64(out, "bytes_written", t.mc_bytes_written);
+	wc_mc_stat_u64(out, "limit_maxbytes", limit);
+	wc_mc_stat_u64(out, "threads", dp->n_workers);
+	wc_mc_stat_u64(out, "bytes", s.bytes);
+	wc_mc_stat_u64(out, "curr_items", s.curr_items);
+	wc_mc_stat_u64(out, "total_items", s.total_items);
+	wc_mc_stat_u64(out, "expired_unfetched", s.expired_unfetched);
+	wc_mc_stat_u64(out, "evicted_unfetched", s.evicted_unfetched);
+	wc_mc_stat_u64(out, "evictions", s.evictions);
+	wc_mc_stat_u64(out, "reclaimed", s.reclaimed);
+	/* wirecache's own: store and every per-lcore counter, by table name. */
+	wc_mc_stat_u64(out, "store_oom", s.oom);
+	wc_mc_stat_u64(out, "store_hash_collisions", s.hash_collisions);
+#define WC_EMIT(name, desc) wc_mc_stat_u64(out, #name, t.name);
+	WC_LCORE_STATS(WC_EMIT)
+#undef WC_EMIT
+}
+
+static void stats_settings(const struct wc_dataplane *dp, struct wc_out *out)
+{
+	const struct wc_config *cfg = dp->cfg;
+
+	wc_mc_stat_u64(out, "maxbytes", cfg->memory_limit);
+	wc_mc_stat_u64(out, "udpport", cfg->udp_port);
+	wc_mc_stat_u64(out, "tcpport", 0);
+	wc_mc_stat_u64(out, "item_size_max", cfg->max_item_size);
+	wc_mc_stat_str(out, "evictions", cfg->evict ? "on" : "off");
+	wc_mc_stat_u64(out, "num_threads", dp->n_workers);
+	wc_mc_stat_str(out, "cas_enabled", "yes");
+	wc_mc_stat_str(out, "idle_backoff", cfg->idle_backoff ? "on" : "off");
+	wc_mc_stat_str(out, "udp_open", cfg->udp_open ? "on" : "off");
+	wc_mc_stat_u64(out, "udp_open_budget", cfg->udp_open_budget);
+	wc_mc_stat_u64(out, "udp_allow_prefixes", cfg->n_udp_allow);
+}
+
+static bool sub_is(const char *sub, size_t len, const char *word)
+{
+	return len == strlen(word) && memcmp(sub, word, len) == 0;
+}
+
+int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out)
+{
+	struct wc_dataplane *dp = arg;
+
+	if (sublen == 0) {
+		stats_general(dp, out);
+		return 0;
+	}
+	if (sub_is(sub, sublen, "settings")) {
+		stats_settings(dp, out);
+		return 0;
+	}
+	if (sub_is(sub, sublen, "reset")) {
+		/* Each lcore's baseline is written here and only read elsewhere. */
+		for (unsigned int i = 0; i < dp->n_workers; i++)
+			dp->lcores[i].base = dp->lcores[i].st;
+		return 0;
+	}
+	/* No slab classes: the item store has segments, not slabs. */
+	if (sub_is(sub, sublen, "items") || sub_is(sub, sublen, "slabs") ||
+	    sub_is(sub, sublen, "sizes") || sub_is(sub, sublen, "conns"))
+		return 0;
+	return -ENOENT;
+}
+
+void wc_stats_flush(void *arg, uint32_t when)
+{
+	struct wc_dataplane *dp = arg;
+
+	/*
+	 * One partition per worker, each owned by its lcore; while there is a
+	 * single worker this runs on the owner. Cross-core flushes go through
+	 * the owners' rings once partitions span cores.
+	 */
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		wc_store_flush(dp->lcores[i].store, when);
+}
