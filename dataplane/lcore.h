@@ -60,6 +60,17 @@ int wc_lcore_main(void *arg);
 /** Unix time in seconds derived from the TSC (no system call). */
 uint32_t wc_dataplane_now(const struct wc_dataplane *dp, uint64_t tsc);
 
+/**
+ * Assemble the dataplane from dp->cfg: clocks, memcached settings, interface
+ * policy, and an lcore context with its partition for each of dp->n_workers
+ * lcores (0 = every EAL lcore). The port is set up apart (wc_port_setup).
+ * @return 0, or -ENOMEM (partially built state is freed by teardown).
+ */
+int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool);
+
+/** Free what wc_dataplane_setup() built. */
+void wc_dataplane_teardown(struct wc_dataplane *dp);
+
 /** The memcached `stats` hook over every lcore and partition. */
 int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out);
 

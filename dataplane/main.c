@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_byteorder.h>
@@ -51,62 +50,6 @@ static void fmt_ip(char *buf, size_t len, uint32_t ip_be)
 	snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
-static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
-{
-	const struct wc_config *cfg = dp->cfg;
-	unsigned int id, i = 0;
-
-	dp->lcores = rte_zmalloc("wc_lcores", sizeof(struct wc_lcore) * dp->n_workers,
-				 RTE_CACHE_LINE_SIZE);
-	if (dp->lcores == NULL)
-		return -ENOMEM;
-	RTE_LCORE_FOREACH(id)
-	{
-		struct wc_lcore *lc = &dp->lcores[i];
-		char name[32];
-		struct wc_store_config sc = {
-			.name = name,
-			.mem_limit = cfg->memory_limit / dp->n_workers,
-			.max_item_size = cfg->max_item_size,
-			.socket_id = (int)rte_lcore_to_socket_id(id),
-			.max_items = 0,
-			.no_evict = !cfg->evict,
-		};
-
-		snprintf(name, sizeof(name), "wc_part%u", i);
-		lc->lcore_id = id;
-		lc->index = i;
-		lc->store = wc_store_create(&sc);
-		if (lc->store == NULL) {
-			RTE_LOG(ERR, USER1,
-				"partition %u: cannot allocate %zu bytes on socket %d\n", i,
-				sc.mem_limit, sc.socket_id);
-			return -ENOMEM;
-		}
-		lc->mc.srv = &dp->mc;
-		lc->mc.store = lc->store;
-		lc->mc.st = &lc->st;
-		lc->net.ifc = &dp->ifc;
-		lc->net.queue = (uint16_t)i;
-		lc->net.pool = pool;
-		lc->net.st = &lc->st;
-		lc->net.tsc_hz = dp->tsc_hz;
-		lc->net.app_arg[0] = &lc->mc;
-		i++;
-	}
-	return 0;
-}
-
-static void teardown_lcores(struct wc_dataplane *dp)
-{
-	if (dp->lcores == NULL)
-		return;
-	for (unsigned int i = 0; i < dp->n_workers; i++)
-		wc_store_destroy(dp->lcores[i].store);
-	rte_free(dp->lcores);
-	dp->lcores = NULL;
-}
-
 int main(int argc, char **argv)
 {
 	static struct wc_config cfg;
@@ -138,12 +81,6 @@ int main(int argc, char **argv)
 
 	dp.cfg = &cfg;
 	dp.n_workers = rte_lcore_count();
-	dp.tsc_hz = rte_get_tsc_hz();
-	dp.start_tsc = rte_rdtsc();
-	dp.start_time = (uint32_t)time(NULL);
-	dp.pid = (int)getpid();
-	if (cfg.lifetime != 0)
-		dp.stop_tsc = dp.start_tsc + (uint64_t)cfg.lifetime * dp.tsc_hz;
 	if (dp.n_workers > 1) {
 		/* Keys would be split across partitions no core can see into yet. */
 		fprintf(stderr,
@@ -153,23 +90,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	dp.mc.max_item_size = (uint32_t)cfg.max_item_size;
-	dp.mc.version = "1.6.0-wirecache-" WC_VERSION;
-	dp.mc.stats = wc_stats_mc;
-	dp.mc.stats_arg = &dp;
-	dp.mc.flush = wc_stats_flush;
-	dp.mc.flush_arg = &dp;
-
-	dp.ifc.ip = cfg.ip.addr;
-	dp.ifc.netmask = cfg.ip.mask;
-	memcpy(dp.ifc.allow, cfg.udp_allow, sizeof(cfg.udp_allow));
-	dp.ifc.n_allow = cfg.n_udp_allow;
-	dp.ifc.udp_open = cfg.udp_open;
-	dp.ifc.udp_open_budget = (uint32_t)cfg.udp_open_budget;
-	dp.ifc.apps[0].port = rte_cpu_to_be_16((uint16_t)cfg.udp_port);
-	dp.ifc.apps[0].input = wc_mc_udp_input;
-	dp.ifc.n_apps = 1;
-
 	pool = rte_pktmbuf_pool_create("wc_mbufs", cfg.mbufs, MBUF_CACHE, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (pool == NULL) {
@@ -177,7 +97,7 @@ int main(int argc, char **argv)
 			rte_strerror(rte_errno));
 		goto out;
 	}
-	if (setup_lcores(&dp, pool) != 0) {
+	if (wc_dataplane_setup(&dp, pool) != 0) {
 		fprintf(stderr,
 			"wirecached: cannot allocate the partitions (memory-limit %llu "
 			"bytes; give EAL more memory with -m or hugepages)\n",
@@ -204,7 +124,7 @@ int main(int argc, char **argv)
 	printf("wirecached: stopped\n");
 	fflush(stdout);
 out:
-	teardown_lcores(&dp);
+	wc_dataplane_teardown(&dp);
 	rte_mempool_free(pool);
 	rte_eal_cleanup();
 	return status;

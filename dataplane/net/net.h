@@ -97,6 +97,7 @@ struct wc_net {
 	uint64_t tsc_hz;
 	uint64_t now_tsc;            /**< refreshed once per burst by the loop */
 	uint16_t ntx;
+	uint16_t ip_id;              /**< next IPv4 identification for UDP replies */
 	struct rte_mbuf *tx[WC_TX_MAX];
 	struct wc_arp_entry arp[WC_ARP_SLOTS];
 	struct wc_budget budget[WC_BUDGET_SLOTS];

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ip.h>
+#include <rte_log.h>
+#include <rte_udp.h>
+
+#include "fixture.h"
+
+int wc_fixture_start(struct wc_fixture *f, const char *name)
+{
+	char prefix[96];
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(prefix, sizeof(prefix), "--file-prefix=wcf_%s_%d", name, (int)getpid());
+	char *argv[] = { (char *)name,		"--no-huge",   "-m", "512", "--no-pci",
+			 "--no-telemetry",	"--in-memory", "-l", "0",   "--vdev=net_null0",
+			 "--log-level=*:error", prefix,	       NULL };
+	rc = rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
+	if (rc < 0)
+		return -rte_errno;
+	wc_config_defaults(&f->cfg);
+	f->cfg.mbufs = 8191;
+	f->cfg.log_level = RTE_LOG_ERR;
+	f->pool = rte_pktmbuf_pool_create("wcf_mbufs", f->cfg.mbufs, 0, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (f->pool == NULL)
+		return -ENOMEM;
+	f->dp.cfg = &f->cfg;
+	f->dp.n_workers = 1;
+	rc = wc_dataplane_setup(&f->dp, f->pool);
+	if (rc != 0)
+		return rc;
+	rc = wc_port_setup(&f->dp, f->pool);
+	if (rc != 0)
+		return rc;
+	f->lc = &f->dp.lcores[0];
+	f->pool_avail = rte_mempool_avail_count(f->pool);
+	return 0;
+}
+
+size_t wc_fixture_udp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap, uint16_t sport,
+			    const void *payload, size_t len)
+{
+	const size_t hl = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
+			  sizeof(struct rte_udp_hdr);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)buf;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	const struct rte_ether_addr client = { { 0x02, 0, 0, 0, 0, 0x02 } };
+
+	if (cap < hl + len || len > 65507)
+		return 0;
+	eth->dst_addr = f->dp.ifc.mac;
+	eth->src_addr = client;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(WC_FIXTURE_CLIENT_IP);
+	ip->dst_addr = f->dp.ifc.ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(sport);
+	udp->dst_port = rte_cpu_to_be_16((uint16_t)f->cfg.udp_port);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
+	udp->dgram_cksum = 0;
+	memcpy(udp + 1, payload, len);
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return hl + len;
+}
+
+struct rte_mbuf *wc_fixture_mbuf(struct wc_fixture *f, const uint8_t *frame, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(f->pool);
+	char *p;
+
+	if (m == NULL)
+		return NULL;
+	p = rte_pktmbuf_append(m, (uint16_t)len);
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(p, frame, len);
+	return m;
+}
+
+void wc_fixture_input(struct wc_fixture *f, struct rte_mbuf **pkts, uint16_t n)
+{
+	wc_net_input(&f->lc->net, pkts, n);
+	wc_net_tx_flush(&f->lc->net);
+}

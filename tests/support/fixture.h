@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * A whole single-lcore dataplane for in-process drivers (packet fuzzer,
+ * benchmarks): the real EAL (no hugepages), a net_null port, the options'
+ * defaults, and wc_dataplane_setup() as wirecached itself calls it. Frames go
+ * in through wc_net_input() exactly as after rte_eth_rx_burst().
+ */
+#ifndef WC_TEST_FIXTURE_H
+#define WC_TEST_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "dataplane/config.h"
+#include "dataplane/lcore.h"
+
+struct wc_fixture {
+	struct wc_config cfg;
+	struct wc_dataplane dp;
+	struct rte_mempool *pool;
+	struct wc_lcore *lc;	 /**< the one worker */
+	unsigned int pool_avail; /**< free mbufs after start-up */
+};
+
+/** Client address used by wc_fixture_udp_frame(): 10.200.0.2. */
+#define WC_FIXTURE_CLIENT_IP 0x0ac80002u
+
+/**
+ * Start EAL and the dataplane. @p name makes the EAL file prefix unique.
+ * @return 0 or a negative errno.
+ */
+int wc_fixture_start(struct wc_fixture *f, const char *name);
+
+/**
+ * Build an Ethernet/IPv4/UDP frame from the client to the appliance's
+ * memcached port with correct checksums.
+ * @return the frame length, or 0 if @p cap is too small.
+ */
+size_t wc_fixture_udp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap, uint16_t sport,
+			    const void *payload, size_t len);
+
+/** Feed @p n frames through the dataplane as one burst and transmit. */
+void wc_fixture_input(struct wc_fixture *f, struct rte_mbuf **pkts, uint16_t n);
+
+/** Copy a frame into a fresh mbuf. @return NULL if none is free. */
+struct rte_mbuf *wc_fixture_mbuf(struct wc_fixture *f, const uint8_t *frame, size_t len);
+
+#endif
