@@ -1,0 +1,1419 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The item store: one partition, a segmented log over preallocated memory
+ * indexed by an rte_hash.
+ *
+ * Memory layout. The whole memory limit is taken up front (hugepages in
+ * production) and cut into equal power-of-two segments. Items are appended
+ * to the one active segment; an overwrite or delete only marks the old copy
+ * dead and subtracts it from its segment's live bytes. Segments that are
+ * full are sealed into a FIFO, oldest first:
+ *
+ *   mem: | seg 0 | seg 1 | seg 2 | ... | seg n-1 |
+ *   seg: | item | item (dead) | item | ... | item |   free tail   |
+ *                                               ^ used
+ *   item (8-byte aligned, 30-byte header):
+ *   | cas 8 | exptime 4 | flags 4 | atime 4 | vlen 4 | hpos 4 | klen 1 | bits 1 | key | value |
+ *
+ * hpos is the rte_hash position of the item's index entry; bits hold the
+ * meta-protocol bits (WON, STALE), fetched, visited (second chance), dead
+ * and the item's place in its collision chain. There is no per-item pointer.
+ *
+ * Index. rte_hash keyed by 8 bytes, data = item pointer. The index key of a
+ * key is its 64-bit hash h; when two different keys share h, the second takes
+ * h ^ salt[1], the third h ^ salt[2], and so on (a chain of at most
+ * CHAIN_MAX derived keys). A lookup walks the chain until the stored key
+ * matches or a derived key is absent; a delete moves the last member of the
+ * chain into the hole so the walk never stops early. An item's chain index
+ * is kept in its bits, so from hpos the store recovers the derived key and
+ * the chain's base hash without storing the hash itself.
+ *
+ * Reclaiming space, cheapest first: a sealed segment whose items are all
+ * dead is freed at once; a mostly-dead segment near the FIFO head is
+ * compacted (its live items copied to the active segment); otherwise the
+ * oldest segment is evicted, items read since they were written (visited)
+ * get a second chance by being copied forward with the bit cleared. One free
+ * segment is kept in reserve so that the copying always has a destination,
+ * and the copying is capped so the new active segment always has room for
+ * the item being stored.
+ *
+ * Expiry is lazy on lookup, and wc_store_tick() walks a bounded number of
+ * items per call, skipping segments whose earliest expiry is in the future.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "store/store.h"
+#include "store/store_check.h"
+
+struct wc_item {
+	uint64_t cas;
+	uint32_t exptime;
+	uint32_t flags;
+	uint32_t atime;
+	uint32_t vlen;
+	uint32_t hpos; /* rte_hash position of the index entry */
+	uint8_t klen;
+	uint8_t bits;
+	char data[]; /* key, then value */
+};
+
+#define ITEM_HDR   offsetof(struct wc_item, data)
+#define ITEM_ALIGN 8
+
+#define IT_PUBLIC      (WC_ITEM_WON | WC_ITEM_STALE)
+#define IT_FETCHED     0x04
+#define IT_VISITED     0x08
+#define IT_DEAD	       0x10
+#define IT_CHAIN_SHIFT 5
+#define CHAIN_MAX      8 /* 3 bits of chain index */
+
+/*
+ * Derived index keys of a chain. Large odd constants, so that a derived key
+ * of one chain equals a key of another only by a 64-bit coincidence.
+ */
+static const uint64_t chain_salt[CHAIN_MAX] = {
+	0,
+	0x9e3779b97f4a7c15ULL,
+	0xbf58476d1ce4e5b9ULL,
+	0x94d049bb133111ebULL,
+	0xd6e8feb86659fd93ULL,
+	0xa0761d6478bd642fULL,
+	0xe7037ed1a0b428dbULL,
+	0x8ebc6af09c88c6e3ULL,
+};
+
+enum seg_state { SEG_FREE, SEG_ACTIVE, SEG_SEALED };
+
+struct seg {
+	uint32_t used;	  /* append offset */
+	uint32_t live;	  /* bytes of items not dead (incl. allocated, unlinked) */
+	uint32_t exp_min; /* earliest non-zero exptime written here; 0 = none */
+	int32_t prev;	  /* FIFO links; next also links the free list */
+	int32_t next;
+	uint8_t state;
+};
+
+#define DEF_MAX_ITEM   (1u << 20)
+#define DEF_SEG_SIZE   (1u << 20)
+#define MIN_SEG_SIZE   4096u
+#define MIN_SEGS       4u   /* active + reserve + two pinned */
+#define WANT_SEGS      16u  /* shrink segments of small partitions to this */
+#define COMPACT_SCAN   16   /* FIFO segments looked at for compaction */
+#define WALK_ITEMS     1024 /* expiry walk budget per tick, items */
+#define WALK_SEGS      64   /* expiry walk budget per tick, segment headers */
+#define BYTES_PER_ITEM 64   /* index sizing when max_items is 0 */
+#define PIN_RESV       0
+#define PIN_OP	       1
+
+struct wc_store {
+	struct rte_hash *idx;
+	uint8_t *mem;
+	struct seg *segs;
+	uint32_t nseg;
+	uint32_t seg_size;
+	uint32_t seg_shift;
+	int32_t active;
+	int32_t fifo_head; /* oldest sealed */
+	int32_t fifo_tail;
+	int32_t free_head;
+	uint32_t nfree;
+	uint32_t nsealed;
+	int32_t pin[2]; /* segments that must not move: open reservation, current op */
+	int32_t busy;	/* segment being walked; not released under the walker */
+	uint32_t now;
+	uint32_t flush_at; /* pending delayed flush, 0 = none */
+	uint64_t cas;
+	size_t mem_limit;
+	size_t max_item_size;
+	bool no_evict;
+	/* expiry walk cursor */
+	int32_t walk_seg;
+	uint32_t walk_off;
+	uint32_t walk_min;
+	uint32_t walk_next;
+	/* open reservation */
+	struct wc_item *resv;
+	uint64_t resv_hash;
+	struct wc_store_stats stats;
+};
+
+/* ---- hashing ---- */
+
+/*
+ * The key hash is XXH3_64bits with seed 0 (plain XXH3_64bits()), so a
+ * partition-aware client computes the same value with any XXH3 library.
+ */
+uint64_t wc_store_hash(const void *key, size_t klen)
+{
+	return XXH3_64bits(key, klen);
+}
+
+/* The index key already is a good hash; rte_hash only needs 32 bits of it. */
+static inline uint32_t idx_sig(uint64_t d)
+{
+	return (uint32_t)(d ^ (d >> 32));
+}
+
+static uint32_t idx_hash_func(const void *key, uint32_t len, uint32_t init)
+{
+	uint64_t d;
+
+	RTE_SET_USED(len);
+	RTE_SET_USED(init);
+	memcpy(&d, key, sizeof(d));
+	return idx_sig(d);
+}
+
+/* ---- items ---- */
+
+static inline uint32_t item_bytes(size_t klen, size_t vlen)
+{
+	return (uint32_t)(ITEM_HDR + klen + vlen);
+}
+
+static inline uint32_t item_size(const struct wc_item *it)
+{
+	return RTE_ALIGN_CEIL(item_bytes(it->klen, it->vlen), ITEM_ALIGN);
+}
+
+static inline unsigned item_chain(const struct wc_item *it)
+{
+	return it->bits >> IT_CHAIN_SHIFT;
+}
+
+static inline void item_set_chain(struct wc_item *it, unsigned ci)
+{
+	it->bits = (uint8_t)((it->bits & ((1u << IT_CHAIN_SHIFT) - 1)) | (ci << IT_CHAIN_SHIFT));
+}
+
+static inline bool item_expired(const struct wc_store *s, const struct wc_item *it)
+{
+	return it->exptime != 0 && it->exptime <= s->now;
+}
+
+static inline uint8_t *item_val(struct wc_item *it)
+{
+	return (uint8_t *)it->data + it->klen;
+}
+
+static inline int32_t seg_of(const struct wc_store *s, const void *p)
+{
+	return (int32_t)(((const uint8_t *)p - s->mem) >> s->seg_shift);
+}
+
+static inline uint8_t *seg_base(const struct wc_store *s, int32_t i)
+{
+	return s->mem + ((size_t)i << s->seg_shift);
+}
+
+static inline uint32_t min_nz(uint32_t a, uint32_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/* ---- segments ---- */
+
+static inline bool seg_pinned(const struct wc_store *s, int32_t i)
+{
+	return s->pin[PIN_RESV] == i || s->pin[PIN_OP] == i;
+}
+
+static void fifo_push(struct wc_store *s, int32_t i)
+{
+	struct seg *g = &s->segs[i];
+
+	g->state = SEG_SEALED;
+	g->next = -1;
+	g->prev = s->fifo_tail;
+	if (s->fifo_tail >= 0)
+		s->segs[s->fifo_tail].next = i;
+	else
+		s->fifo_head = i;
+	s->fifo_tail = i;
+	s->nsealed++;
+}
+
+static void fifo_remove(struct wc_store *s, int32_t i)
+{
+	struct seg *g = &s->segs[i];
+
+	if (g->prev >= 0)
+		s->segs[g->prev].next = g->next;
+	else
+		s->fifo_head = g->next;
+	if (g->next >= 0)
+		s->segs[g->next].prev = g->prev;
+	else
+		s->fifo_tail = g->prev;
+	s->nsealed--;
+}
+
+static void walk_forget(struct wc_store *s, int32_t i)
+{
+	if (s->walk_seg == i) {
+		s->walk_seg = -1;
+		s->walk_off = 0;
+	}
+}
+
+static void free_push(struct wc_store *s, int32_t i)
+{
+	struct seg *g = &s->segs[i];
+
+	g->state = SEG_FREE;
+	g->used = 0;
+	g->live = 0;
+	g->exp_min = 0;
+	g->prev = -1;
+	g->next = s->free_head;
+	s->free_head = i;
+	s->nfree++;
+	walk_forget(s, i);
+}
+
+static int32_t free_pop(struct wc_store *s)
+{
+	int32_t i = s->free_head;
+
+	if (i < 0)
+		return -1;
+	s->free_head = s->segs[i].next;
+	s->nfree--;
+	s->segs[i].next = -1;
+	return i;
+}
+
+static void seg_rewind(struct wc_store *s, int32_t i)
+{
+	s->segs[i].used = 0;
+	s->segs[i].exp_min = 0;
+	walk_forget(s, i);
+}
+
+/* Give a segment without live items back: sealed ones to the free list, the
+ * active one by rewinding it. Pinned or busy segments wait. */
+static void seg_maybe_release(struct wc_store *s, int32_t i)
+{
+	struct seg *g = &s->segs[i];
+
+	if (g->live != 0 || seg_pinned(s, i) || s->busy == i)
+		return;
+	if (g->state == SEG_SEALED) {
+		fifo_remove(s, i);
+		free_push(s, i);
+	} else if (g->state == SEG_ACTIVE && g->used != 0) {
+		seg_rewind(s, i);
+	}
+}
+
+static void unpin(struct wc_store *s, int which)
+{
+	int32_t i = s->pin[which];
+
+	s->pin[which] = -1;
+	if (i >= 0)
+		seg_maybe_release(s, i);
+}
+
+static void item_mark_dead(struct wc_store *s, struct wc_item *it)
+{
+	int32_t i = seg_of(s, it);
+
+	it->bits |= IT_DEAD;
+	s->segs[i].live -= item_size(it);
+	if (s->segs[i].live == 0)
+		seg_maybe_release(s, i);
+}
+
+/* ---- index ---- */
+
+static inline int idx_get(struct wc_store *s, uint64_t d, struct wc_item **it)
+{
+	void *data;
+	int ret = rte_hash_lookup_with_hash_data(s->idx, &d, idx_sig(d), &data);
+
+	if (ret >= 0)
+		*it = data;
+	return ret;
+}
+
+static uint64_t idx_key_of(const struct wc_store *s, const struct wc_item *it)
+{
+	void *kp = NULL;
+	uint64_t d = 0;
+
+	if (rte_hash_get_key_with_position(s->idx, (int32_t)it->hpos, &kp) == 0)
+		memcpy(&d, kp, sizeof(d));
+	return d;
+}
+
+static struct wc_item *idx_find(struct wc_store *s, const void *key, size_t klen, uint64_t h)
+{
+	for (unsigned i = 0; i < CHAIN_MAX; i++) {
+		struct wc_item *it;
+
+		if (idx_get(s, h ^ chain_salt[i], &it) < 0)
+			return NULL;
+		if (it->klen == klen && memcmp(it->data, key, klen) == 0)
+			return it;
+		s->stats.hash_collisions++;
+	}
+	return NULL;
+}
+
+/* Link a new item under base hash h at the first free derived key.
+ * @return 0, -ENOSPC if the table is full, -ENOBUFS if the chain is. */
+static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
+{
+	for (unsigned i = 0; i < CHAIN_MAX; i++) {
+		uint64_t d = h ^ chain_salt[i];
+		struct wc_item *other;
+		int pos;
+
+		if (idx_get(s, d, &other) >= 0)
+			continue;
+		pos = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), it);
+		if (pos < 0)
+			return pos;
+		pos = rte_hash_lookup_with_hash(s->idx, &d, idx_sig(d));
+		RTE_ASSERT(pos >= 0);
+		it->hpos = (uint32_t)pos;
+		item_set_chain(it, i);
+		return 0;
+	}
+	return -ENOBUFS;
+}
+
+/* Point the index entry of @p old at @p nit (same derived key, same slot). */
+static void idx_repoint(struct wc_store *s, struct wc_item *old, struct wc_item *nit)
+{
+	uint64_t d = idx_key_of(s, old);
+
+	rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), nit);
+	nit->hpos = old->hpos;
+	item_set_chain(nit, item_chain(old));
+}
+
+/* Remove an item's index entry, keeping its chain walkable: the last member
+ * of the same chain after it takes its slot. Members of other chains met on
+ * the way (only by a 64-bit coincidence) are left where they are. */
+static void idx_remove(struct wc_store *s, struct wc_item *it)
+{
+	uint64_t d = idx_key_of(s, it);
+	unsigned ci = item_chain(it);
+	uint64_t h = d ^ chain_salt[ci];
+	struct wc_item *last = NULL;
+	unsigned li = ci;
+
+	for (unsigned j = ci + 1; j < CHAIN_MAX; j++) {
+		struct wc_item *jt;
+
+		if (idx_get(s, h ^ chain_salt[j], &jt) < 0)
+			break;
+		if (item_chain(jt) == j) {
+			last = jt;
+			li = j;
+		}
+	}
+	if (last != NULL) {
+		uint64_t dl = h ^ chain_salt[li];
+
+		rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), last);
+		last->hpos = it->hpos;
+		item_set_chain(last, ci);
+		rte_hash_del_key_with_hash(s->idx, &dl, idx_sig(dl));
+	} else {
+		rte_hash_del_key_with_hash(s->idx, &d, idx_sig(d));
+	}
+}
+
+/* ---- unlinking with accounting ---- */
+
+enum unlink_why { UNLINK_DELETE, UNLINK_EXPIRED, UNLINK_EVICTED };
+
+static void item_unlink(struct wc_store *s, struct wc_item *it, enum unlink_why why)
+{
+	idx_remove(s, it);
+	s->stats.curr_items--;
+	s->stats.bytes -= item_bytes(it->klen, it->vlen);
+	if (why == UNLINK_EXPIRED) {
+		s->stats.reclaimed++;
+		if (!(it->bits & IT_FETCHED))
+			s->stats.expired_unfetched++;
+	} else if (why == UNLINK_EVICTED) {
+		s->stats.evictions++;
+		if (!(it->bits & IT_FETCHED))
+			s->stats.evicted_unfetched++;
+	}
+	item_mark_dead(s, it);
+}
+
+/* ---- allocation ---- */
+
+static inline uint32_t seg_room(const struct wc_store *s, int32_t i)
+{
+	return s->seg_size - s->segs[i].used;
+}
+
+static struct wc_item *seg_bump(struct wc_store *s, int32_t i, uint32_t sz)
+{
+	struct seg *g = &s->segs[i];
+	struct wc_item *it = (struct wc_item *)(seg_base(s, i) + g->used);
+
+	g->used += sz;
+	g->live += sz;
+	return it;
+}
+
+/* Copy a linked item into the active segment and repoint its index entry. */
+static void item_move(struct wc_store *s, struct wc_item *it, bool clear_visited)
+{
+	uint32_t sz = item_size(it);
+	struct wc_item *nit = seg_bump(s, s->active, sz);
+
+	memcpy(nit, it, sz);
+	if (clear_visited)
+		nit->bits &= (uint8_t)~IT_VISITED;
+	s->segs[s->active].exp_min = min_nz(s->segs[s->active].exp_min, nit->exptime);
+	idx_repoint(s, it, nit);
+	item_mark_dead(s, it);
+}
+
+enum empty_how { EMPTY_COMPACT, EMPTY_SECOND_CHANCE, EMPTY_DROP };
+
+/*
+ * Empty sealed segment @p v and free it. COMPACT moves every live item to the
+ * active segment; SECOND_CHANCE moves the visited ones while the active
+ * segment keeps @p need bytes free and evicts the rest; DROP evicts all.
+ */
+static void seg_empty(struct wc_store *s, int32_t v, enum empty_how how, uint32_t need)
+{
+	struct seg *g = &s->segs[v];
+	uint8_t *base = seg_base(s, v);
+	uint32_t off = 0;
+
+	s->busy = v;
+	while (off < g->used) {
+		struct wc_item *it = (struct wc_item *)(base + off);
+		uint32_t sz = item_size(it);
+
+		off += sz;
+		if (it->bits & IT_DEAD)
+			continue;
+		if (item_expired(s, it))
+			item_unlink(s, it, UNLINK_EXPIRED);
+		else if (how == EMPTY_COMPACT)
+			item_move(s, it, false);
+		else if (how == EMPTY_SECOND_CHANCE && (it->bits & IT_VISITED) &&
+			 (uint64_t)sz + need <= seg_room(s, s->active))
+			item_move(s, it, true);
+		else
+			item_unlink(s, it, UNLINK_EVICTED);
+	}
+	s->busy = -1;
+	RTE_ASSERT(g->live == 0);
+	fifo_remove(s, v);
+	free_push(s, v);
+}
+
+/* Oldest sealed segment that may be moved, or -1. */
+static int32_t fifo_victim(const struct wc_store *s)
+{
+	for (int32_t i = s->fifo_head; i >= 0; i = s->segs[i].next)
+		if (!seg_pinned(s, i))
+			return i;
+	return -1;
+}
+
+/* Free one segment into the free list, copying into the active segment but
+ * leaving @p need bytes of it free. @return 0 or -ENOMEM. */
+static int reclaim_one(struct wc_store *s, uint32_t need)
+{
+	int32_t best = -1;
+	int n = 0;
+
+	for (int32_t i = s->fifo_head; i >= 0 && n < COMPACT_SCAN; i = s->segs[i].next, n++)
+		if (!seg_pinned(s, i) && (best < 0 || s->segs[i].live < s->segs[best].live))
+			best = i;
+	if (best >= 0 && (uint64_t)s->segs[best].live + need <= seg_room(s, s->active) &&
+	    (s->no_evict || s->segs[best].live <= s->seg_size / 4)) {
+		seg_empty(s, best, EMPTY_COMPACT, need);
+		return 0;
+	}
+	if (s->no_evict)
+		return -ENOMEM;
+	best = fifo_victim(s);
+	if (best < 0)
+		return -ENOMEM;
+	seg_empty(s, best, EMPTY_SECOND_CHANCE, need);
+	return 0;
+}
+
+/*
+ * Replace a full active segment by an empty one with room for @p need.
+ * Taking the last free segment (the reserve) is only done once another
+ * segment has been freed into it; with no_evict, when nothing can be
+ * compacted, the reserve stays untouched and the store is full.
+ */
+static int seg_open_new(struct wc_store *s, uint32_t need)
+{
+	int32_t a = s->active, f;
+
+	if (s->segs[a].live == 0 && !seg_pinned(s, a)) {
+		seg_rewind(s, a);
+		return 0;
+	}
+	if (s->nfree == 0)
+		return -ENOMEM;
+	fifo_push(s, a);
+	f = free_pop(s);
+	s->segs[f].state = SEG_ACTIVE;
+	s->active = f;
+	/* Refill the reserve now, while the new active segment is empty. */
+	for (uint32_t tries = 0; s->nfree == 0 && tries < s->nseg; tries++)
+		if (reclaim_one(s, need) < 0)
+			break;
+	if (s->nfree == 0 && s->no_evict) {
+		fifo_remove(s, a);
+		s->segs[a].state = SEG_ACTIVE;
+		s->active = a;
+		free_push(s, f);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Allocate @p sz bytes (aligned item size) in the active segment. The item
+ * counts as live from here on. @return NULL if no room could be made. */
+static struct wc_item *item_alloc(struct wc_store *s, uint32_t sz)
+{
+	for (uint32_t tries = 0; tries <= 2 * s->nseg; tries++) {
+		if (sz <= seg_room(s, s->active))
+			return seg_bump(s, s->active, sz);
+		if (seg_open_new(s, sz) < 0)
+			break;
+	}
+	s->stats.oom++;
+	return NULL;
+}
+
+/* Allocate while keeping the segment of @p keep from moving. */
+static struct wc_item *item_alloc_keep(struct wc_store *s, uint32_t sz, const void *keep)
+{
+	struct wc_item *it;
+
+	s->pin[PIN_OP] = keep != NULL ? seg_of(s, keep) : -1;
+	it = item_alloc(s, sz);
+	unpin(s, PIN_OP);
+	return it;
+}
+
+static void item_init(struct wc_store *s, struct wc_item *it, const void *key, size_t klen,
+		      uint32_t vlen, uint32_t flags, uint32_t exptime)
+{
+	int32_t i = seg_of(s, it);
+
+	it->cas = 0;
+	it->exptime = exptime;
+	it->flags = flags;
+	it->atime = s->now;
+	it->vlen = vlen;
+	it->hpos = 0;
+	it->klen = (uint8_t)klen;
+	it->bits = 0;
+	memcpy(it->data, key, klen);
+	s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
+}
+
+/*
+ * The index is full but every item sits in the active segment (an index much
+ * smaller than memory): evict the oldest items of that segment, but never
+ * @p keep or the open reservation. @return how many were evicted.
+ */
+static unsigned evict_active_prefix(struct wc_store *s, const struct wc_item *keep, unsigned max)
+{
+	int32_t a = s->active;
+	uint8_t *base = seg_base(s, a);
+	unsigned n = 0;
+
+	for (uint32_t off = 0; off < s->segs[a].used && n < max;) {
+		struct wc_item *it = (struct wc_item *)(base + off);
+
+		off += item_size(it);
+		if ((it->bits & IT_DEAD) || it == keep || it == s->resv)
+			continue;
+		item_unlink(s, it, item_expired(s, it) ? UNLINK_EXPIRED : UNLINK_EVICTED);
+		n++;
+	}
+	return n;
+}
+
+/* Link a new item into the index, evicting the oldest items while the table
+ * is full. @return 0 or -ENOMEM. */
+static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
+{
+	for (uint32_t tries = 0; tries <= s->nseg + 1; tries++) {
+		int32_t v;
+		int ret = idx_insert(s, it, h);
+
+		if (ret == 0)
+			return 0;
+		if (ret != -ENOSPC || s->no_evict)
+			break; /* chain full (only forced collisions), or may not evict */
+		v = fifo_victim(s);
+		if (v >= 0)
+			seg_empty(s, v, EMPTY_DROP, 0);
+		else if (evict_active_prefix(s, it, 64) == 0)
+			break;
+	}
+	s->stats.oom++;
+	return -ENOMEM;
+}
+
+/* ---- lifecycle ---- */
+
+static void store_reset(struct wc_store *s)
+{
+	int32_t keep = s->resv != NULL ? seg_of(s, s->resv) : -1;
+
+	rte_hash_reset(s->idx);
+	s->fifo_head = s->fifo_tail = -1;
+	s->free_head = -1;
+	s->nfree = 0;
+	s->nsealed = 0;
+	s->walk_seg = -1;
+	s->walk_off = 0;
+	for (int32_t i = (int32_t)s->nseg - 1; i >= 0; i--) {
+		if (i == keep || (keep < 0 && i == s->active))
+			continue;
+		free_push(s, i);
+	}
+	if (keep >= 0) {
+		/* The open reservation survives: everything else in its segment
+		 * is dead now, the walker must not see it as linked. */
+		struct seg *g = &s->segs[keep];
+		uint8_t *base = seg_base(s, keep);
+
+		for (uint32_t off = 0; off < g->used;) {
+			struct wc_item *it = (struct wc_item *)(base + off);
+
+			off += item_size(it);
+			if (it != s->resv)
+				it->bits |= IT_DEAD;
+		}
+		g->live = item_size(s->resv);
+		g->exp_min = 0;
+		if (keep != s->active) {
+			/* the old active segment went to the free list above */
+			fifo_push(s, keep);
+			s->active = free_pop(s);
+			s->segs[s->active].state = SEG_ACTIVE;
+		}
+	} else {
+		s->segs[s->active].live = 0;
+		s->segs[s->active].state = SEG_ACTIVE;
+		seg_rewind(s, s->active);
+	}
+	s->stats.curr_items = 0;
+	s->stats.bytes = 0;
+}
+
+struct wc_store *wc_store_create(const struct wc_store_config *cfg)
+{
+	struct rte_hash_parameters hp = { 0 };
+	struct wc_store *s = NULL;
+	size_t max_item, min_seg, seg;
+	uint64_t entries;
+	int err = EINVAL;
+
+	if (cfg == NULL || cfg->name == NULL || strlen(cfg->name) >= RTE_HASH_NAMESIZE)
+		goto fail;
+	max_item = cfg->max_item_size != 0 ? cfg->max_item_size : DEF_MAX_ITEM;
+	if (max_item < ITEM_HDR + 2 || max_item > (1u << 30))
+		goto fail;
+	min_seg = rte_align64pow2(RTE_ALIGN_CEIL(max_item, ITEM_ALIGN));
+	if (min_seg < MIN_SEG_SIZE)
+		min_seg = MIN_SEG_SIZE;
+	seg = RTE_MAX((size_t)DEF_SEG_SIZE, min_seg);
+	while (seg > min_seg && cfg->mem_limit / seg < WANT_SEGS)
+		seg >>= 1;
+	if (cfg->mem_limit / seg < MIN_SEGS || cfg->mem_limit / seg > INT32_MAX)
+		goto fail;
+
+	err = ENOMEM;
+	s = rte_zmalloc_socket("wc_store", sizeof(*s), RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	if (s == NULL)
+		goto fail;
+	s->nseg = (uint32_t)(cfg->mem_limit / seg);
+	s->seg_size = (uint32_t)seg;
+	s->seg_shift = (uint32_t)rte_bsf64(seg);
+	s->mem_limit = cfg->mem_limit;
+	s->max_item_size = max_item;
+	s->no_evict = cfg->no_evict;
+	s->pin[0] = s->pin[1] = -1;
+	s->busy = -1;
+	s->walk_seg = -1;
+	s->segs = rte_zmalloc_socket("wc_store_segs", sizeof(struct seg) * s->nseg,
+				     RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	if (s->segs == NULL)
+		goto fail;
+	s->mem = rte_malloc_socket(cfg->name, (size_t)s->nseg * seg, RTE_CACHE_LINE_SIZE,
+				   cfg->socket_id);
+	if (s->mem == NULL)
+		goto fail;
+
+	entries = cfg->max_items != 0 ? cfg->max_items : cfg->mem_limit / BYTES_PER_ITEM;
+	entries = RTE_MAX(entries, (uint64_t)64);
+	entries = RTE_MIN(entries, (uint64_t)RTE_HASH_ENTRIES_MAX);
+	hp.name = cfg->name;
+	hp.entries = (uint32_t)entries;
+	hp.key_len = sizeof(uint64_t);
+	hp.hash_func = idx_hash_func;
+	hp.socket_id = cfg->socket_id;
+	s->idx = rte_hash_create(&hp);
+	if (s->idx == NULL) {
+		err = rte_errno != 0 ? rte_errno : ENOMEM;
+		goto fail;
+	}
+
+	s->active = 0;
+	store_reset(s);
+	return s;
+fail:
+	wc_store_destroy(s);
+	rte_errno = err;
+	errno = err;
+	return NULL;
+}
+
+void wc_store_destroy(struct wc_store *s)
+{
+	if (s == NULL)
+		return;
+	rte_hash_free(s->idx);
+	rte_free(s->mem);
+	rte_free(s->segs);
+	rte_free(s);
+}
+
+/* ---- expiry walk ---- */
+
+static void walk_slice(struct wc_store *s)
+{
+	unsigned items = WALK_ITEMS, heads = WALK_SEGS;
+
+	while (items > 0) {
+		struct seg *g;
+		uint8_t *base;
+
+		if (s->walk_seg < 0) {
+			int32_t i;
+
+			if (heads-- == 0)
+				return;
+			i = (int32_t)s->walk_next;
+			s->walk_next = (s->walk_next + 1) % s->nseg;
+			g = &s->segs[i];
+			if (g->state == SEG_FREE || g->exp_min == 0 || g->exp_min > s->now)
+				continue;
+			s->walk_seg = i;
+			s->walk_off = 0;
+			s->walk_min = 0;
+		}
+		g = &s->segs[s->walk_seg];
+		base = seg_base(s, s->walk_seg);
+		s->busy = s->walk_seg;
+		while (items > 0 && s->walk_off < g->used) {
+			struct wc_item *it = (struct wc_item *)(base + s->walk_off);
+
+			s->walk_off += item_size(it);
+			items--;
+			if ((it->bits & IT_DEAD) || it == s->resv)
+				continue;
+			if (item_expired(s, it))
+				item_unlink(s, it, UNLINK_EXPIRED);
+			else
+				s->walk_min = min_nz(s->walk_min, it->exptime);
+		}
+		s->busy = -1;
+		if (s->walk_off >= g->used) {
+			int32_t i = s->walk_seg;
+
+			if (s->resv != NULL && seg_of(s, s->resv) == i)
+				s->walk_min = min_nz(s->walk_min, s->resv->exptime);
+			g->exp_min = s->walk_min;
+			s->walk_seg = -1;
+			s->walk_off = 0;
+			seg_maybe_release(s, i);
+		} else if (g->live == 0) {
+			seg_maybe_release(s, s->walk_seg);
+		}
+	}
+}
+
+void wc_store_tick(struct wc_store *s, uint32_t now)
+{
+	s->now = now;
+	if (s->flush_at != 0 && now >= s->flush_at) {
+		s->flush_at = 0;
+		store_reset(s);
+		return;
+	}
+	walk_slice(s);
+}
+
+uint32_t wc_store_now(const struct wc_store *s)
+{
+	return s->now;
+}
+
+/* ---- lookup ---- */
+
+/* Find a live item; an expired one is reclaimed on the way. */
+static struct wc_item *find_live(struct wc_store *s, const void *key, size_t klen, uint64_t h)
+{
+	struct wc_item *it = idx_find(s, key, klen, h);
+
+	if (it != NULL && unlikely(item_expired(s, it))) {
+		item_unlink(s, it, UNLINK_EXPIRED);
+		return NULL;
+	}
+	return it;
+}
+
+struct wc_item *wc_store_lookup(struct wc_store *s, const void *key, size_t klen, uint64_t hash)
+{
+	if (klen == 0 || klen > WC_KEY_MAX)
+		return NULL;
+	return find_live(s, key, klen, hash);
+}
+
+void wc_store_bump(struct wc_store *s, struct wc_item *it)
+{
+	it->atime = s->now;
+	it->bits |= IT_FETCHED | IT_VISITED;
+}
+
+const char *wc_item_key(const struct wc_item *it, size_t *klen)
+{
+	if (klen != NULL)
+		*klen = it->klen;
+	return it->data;
+}
+
+const uint8_t *wc_item_value(const struct wc_item *it, uint32_t *vlen)
+{
+	if (vlen != NULL)
+		*vlen = it->vlen;
+	return (const uint8_t *)it->data + it->klen;
+}
+
+uint32_t wc_item_flags(const struct wc_item *it)
+{
+	return it->flags;
+}
+
+uint64_t wc_item_cas(const struct wc_item *it)
+{
+	return it->cas;
+}
+
+uint32_t wc_item_exptime(const struct wc_item *it)
+{
+	return it->exptime;
+}
+
+uint32_t wc_item_atime(const struct wc_item *it)
+{
+	return it->atime;
+}
+
+bool wc_item_fetched(const struct wc_item *it)
+{
+	return (it->bits & IT_FETCHED) != 0;
+}
+
+uint8_t wc_item_bits(const struct wc_item *it)
+{
+	return it->bits & IT_PUBLIC;
+}
+
+void wc_item_set_bits(struct wc_store *s, struct wc_item *it, uint8_t bits)
+{
+	RTE_SET_USED(s);
+	it->bits = (uint8_t)((it->bits & ~IT_PUBLIC) | (bits & IT_PUBLIC));
+}
+
+void wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptime)
+{
+	int32_t i = seg_of(s, it);
+
+	it->exptime = exptime;
+	s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
+	if (s->walk_seg == i)
+		s->walk_min = min_nz(s->walk_min, exptime);
+}
+
+uint64_t wc_item_new_cas(struct wc_store *s, struct wc_item *it)
+{
+	it->cas = ++s->cas;
+	return it->cas;
+}
+
+/* ---- storing ---- */
+
+/* Delete the key's item, if any (memcached drops the old value of a set
+ * that could not be stored, so a reader never sees stale data). */
+static void drop_key(struct wc_store *s, const void *key, size_t klen, uint64_t h)
+{
+	struct wc_item *old = find_live(s, key, klen, h);
+
+	if (old != NULL)
+		item_unlink(s, old, UNLINK_DELETE);
+}
+
+/* Publish @p nit in place of @p old (or as a new key) with a fresh CAS.
+ * On failure @p nit is left as it was; the caller drops it. */
+static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit, uint64_t h,
+		   uint64_t *cas_out)
+{
+	if (old != NULL) {
+		idx_repoint(s, old, nit);
+		s->stats.bytes -= item_bytes(old->klen, old->vlen);
+		item_mark_dead(s, old);
+	} else {
+		int ret = item_link(s, nit, h);
+
+		if (ret < 0)
+			return ret;
+		s->stats.curr_items++;
+	}
+	s->stats.bytes += item_bytes(nit->klen, nit->vlen);
+	s->stats.total_items++;
+	nit->cas = ++s->cas;
+	if (cas_out != NULL)
+		*cas_out = nit->cas;
+	return WC_STORE_OK;
+}
+
+/*
+ * The store path shared by wc_store_set() and wc_store_commit(). @p ready is
+ * a filled reservation (key and value in place) or NULL to copy @p val.
+ *
+ * CAS rules follow memcached's meta set: a non-zero cas_in turns set and
+ * replace into cas (missing -> NOT_FOUND, mismatch -> EXISTS); append and
+ * prepend check it (mismatch -> EXISTS); add ignores it. cas with cas_in 0
+ * never matches.
+ */
+static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key, size_t klen,
+		    uint64_t h, struct wc_item *ready, const void *val, uint32_t vlen,
+		    uint32_t flags, uint32_t exptime, uint64_t cas_in, uint64_t *cas_out)
+{
+	struct wc_item *old, *nit;
+	uint64_t total;
+	int ret;
+
+	old = find_live(s, key, klen, h);
+	if (cas_in != 0 && (mode == WC_MODE_SET || mode == WC_MODE_REPLACE))
+		mode = WC_MODE_CAS;
+	switch (mode) {
+	case WC_MODE_SET:
+		break;
+	case WC_MODE_ADD:
+		if (old != NULL)
+			return WC_STORE_NOT_STORED;
+		break;
+	case WC_MODE_REPLACE:
+		if (old == NULL)
+			return WC_STORE_NOT_STORED;
+		break;
+	case WC_MODE_APPEND:
+	case WC_MODE_PREPEND:
+		if (old == NULL)
+			return WC_STORE_NOT_STORED;
+		if (cas_in != 0 && cas_in != old->cas)
+			return WC_STORE_EXISTS;
+		break;
+	case WC_MODE_CAS:
+		if (old == NULL)
+			return WC_STORE_NOT_FOUND;
+		if (cas_in != old->cas)
+			return WC_STORE_EXISTS;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	if (mode == WC_MODE_APPEND || mode == WC_MODE_PREPEND) {
+		uint8_t *dst;
+
+		total = (uint64_t)old->vlen + vlen;
+		if (ITEM_HDR + klen + total > s->max_item_size)
+			return -E2BIG;
+		/* Both the old item and the reservation hold still meanwhile. */
+		nit = item_alloc_keep(s, RTE_ALIGN_CEIL(item_bytes(klen, total), ITEM_ALIGN), old);
+		if (nit == NULL)
+			return -ENOMEM;
+		item_init(s, nit, key, klen, (uint32_t)total, old->flags, old->exptime);
+		nit->bits = old->bits & (IT_PUBLIC | IT_FETCHED | IT_VISITED);
+		dst = item_val(nit);
+		if (mode == WC_MODE_APPEND) {
+			memcpy(dst, item_val(old), old->vlen);
+			memcpy(dst + old->vlen, val, vlen);
+		} else {
+			memcpy(dst, val, vlen);
+			memcpy(dst + vlen, item_val(old), old->vlen);
+		}
+		ret = publish(s, old, nit, h, cas_out);
+		if (ret < 0)
+			item_mark_dead(s, nit);
+		return ret;
+	}
+
+	if (ready != NULL) {
+		nit = ready;
+		nit->bits &= (uint8_t)~IT_DEAD;
+	} else {
+		nit = item_alloc_keep(s, RTE_ALIGN_CEIL(item_bytes(klen, vlen), ITEM_ALIGN), old);
+		if (nit == NULL) {
+			if (mode == WC_MODE_SET && old != NULL)
+				item_unlink(s, old, UNLINK_DELETE);
+			return -ENOMEM;
+		}
+		item_init(s, nit, key, klen, vlen, flags, exptime);
+		memcpy(item_val(nit), val, vlen);
+	}
+	ret = publish(s, old, nit, h, cas_out);
+	if (ret < 0 && ready == NULL)
+		item_mark_dead(s, nit);
+	return ret;
+}
+
+static inline bool key_ok(size_t klen)
+{
+	return klen != 0 && klen <= WC_KEY_MAX;
+}
+
+int wc_store_set(struct wc_store *s, enum wc_store_mode mode, const void *key, size_t klen,
+		 uint64_t hash, const void *val, uint32_t vlen, uint32_t flags, uint32_t exptime,
+		 uint64_t cas_in, uint64_t *cas_out)
+{
+	if (!key_ok(klen))
+		return -EINVAL;
+	if (ITEM_HDR + klen + (uint64_t)vlen > s->max_item_size) {
+		if (mode == WC_MODE_SET)
+			drop_key(s, key, klen, hash);
+		return -E2BIG;
+	}
+	return do_store(s, mode, key, klen, hash, NULL, val, vlen, flags, exptime, cas_in, cas_out);
+}
+
+uint8_t *wc_store_reserve(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			  uint32_t vlen, uint32_t flags, uint32_t exptime, int *err)
+{
+	struct wc_item *it;
+	int dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (s->resv != NULL) {
+		*err = -EBUSY;
+		return NULL;
+	}
+	if (!key_ok(klen)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (ITEM_HDR + klen + (uint64_t)vlen > s->max_item_size) {
+		*err = -E2BIG;
+		return NULL;
+	}
+	it = item_alloc(s, RTE_ALIGN_CEIL(item_bytes(klen, vlen), ITEM_ALIGN));
+	if (it == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	item_init(s, it, key, klen, vlen, flags, exptime);
+	/* Not linked yet: the walkers skip it, eviction skips its segment. */
+	it->bits |= IT_DEAD;
+	s->resv = it;
+	s->resv_hash = hash;
+	s->pin[PIN_RESV] = seg_of(s, it);
+	*err = 0;
+	return item_val(it);
+}
+
+static void resv_close(struct wc_store *s, bool drop)
+{
+	struct wc_item *it = s->resv;
+
+	s->resv = NULL;
+	if (drop) {
+		/* Never linked: only its live bytes are to be returned. */
+		int32_t i = seg_of(s, it);
+
+		it->bits |= IT_DEAD;
+		s->segs[i].live -= item_size(it);
+	}
+	unpin(s, PIN_RESV);
+}
+
+int wc_store_commit(struct wc_store *s, enum wc_store_mode mode, uint64_t cas_in, uint64_t *cas_out)
+{
+	struct wc_item *it = s->resv;
+	int ret;
+
+	if (it == NULL)
+		return -EINVAL;
+	if (mode == WC_MODE_APPEND || mode == WC_MODE_PREPEND) {
+		/* The reservation is only the suffix/prefix: copy, then drop it. */
+		ret = do_store(s, mode, it->data, it->klen, s->resv_hash, NULL, item_val(it),
+			       it->vlen, 0, 0, cas_in, cas_out);
+		resv_close(s, true);
+		return ret;
+	}
+	ret = do_store(s, mode, it->data, it->klen, s->resv_hash, it, NULL, 0, 0, 0, cas_in,
+		       cas_out);
+	/* Published (linked, live) only on OK; otherwise it is garbage. */
+	resv_close(s, ret != WC_STORE_OK);
+	return ret;
+}
+
+void wc_store_abort(struct wc_store *s)
+{
+	if (s->resv != NULL)
+		resv_close(s, true);
+}
+
+int wc_store_delete(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+		    uint64_t cas_in)
+{
+	struct wc_item *it;
+
+	if (!key_ok(klen))
+		return WC_STORE_NOT_FOUND;
+	it = find_live(s, key, klen, hash);
+	if (it == NULL)
+		return WC_STORE_NOT_FOUND;
+	if (cas_in != 0 && cas_in != it->cas)
+		return WC_STORE_EXISTS;
+	item_unlink(s, it, UNLINK_DELETE);
+	return WC_STORE_OK;
+}
+
+/*
+ * memcached parses the value with strtoull() over the stored bytes, which are
+ * followed by "\r\n": leading white space and a sign are accepted, at least
+ * one digit is needed, overflow is refused, the digits must be followed by
+ * white space, a NUL or the end; a '-' is refused only when the result, read
+ * as signed, is negative (so "-0" is 0). Replicated here byte for byte.
+ */
+static bool parse_u64(const uint8_t *p, uint32_t n, uint64_t *out)
+{
+	uint32_t i = 0;
+	uint64_t v = 0;
+	bool neg = false, any = false;
+
+	while (i < n && (p[i] == ' ' || (p[i] >= '\t' && p[i] <= '\r')))
+		i++;
+	if (i < n && (p[i] == '+' || p[i] == '-'))
+		neg = p[i++] == '-';
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+		unsigned d = (unsigned)(p[i] - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return false; /* ERANGE */
+		v = v * 10 + d;
+		any = true;
+	}
+	if (!any)
+		return false;
+	if (i < n && !(p[i] == ' ' || (p[i] >= '\t' && p[i] <= '\r') || p[i] == '\0'))
+		return false;
+	if (neg)
+		v = -v;
+	if (neg && (int64_t)v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t hash, bool incr,
+		   uint64_t delta, uint64_t cas_in, uint64_t *result, uint64_t *cas_out)
+{
+	struct wc_item *it, *nit;
+	char buf[24];
+	uint64_t v;
+	int len;
+
+	if (!key_ok(klen))
+		return WC_STORE_NOT_FOUND;
+	it = find_live(s, key, klen, hash);
+	if (it == NULL)
+		return WC_STORE_NOT_FOUND;
+	if (it->vlen == 0)
+		return WC_STORE_NON_NUMERIC;
+	if (cas_in != 0 && cas_in != it->cas)
+		return WC_STORE_EXISTS;
+	if (!parse_u64(item_val(it), it->vlen, &v))
+		return WC_STORE_NON_NUMERIC;
+	if (incr)
+		v += delta;
+	else
+		v = delta > v ? 0 : v - delta;
+	len = snprintf(buf, sizeof(buf), "%" PRIu64, v);
+
+	if ((uint32_t)len == it->vlen) {
+		memcpy(item_val(it), buf, (size_t)len);
+		nit = it;
+	} else {
+		nit = item_alloc_keep(
+			s, RTE_ALIGN_CEIL(item_bytes(klen, (uint32_t)len), ITEM_ALIGN), it);
+		if (nit == NULL)
+			return -ENOMEM;
+		item_init(s, nit, key, klen, (uint32_t)len, it->flags, it->exptime);
+		nit->atime = it->atime;
+		nit->bits = it->bits & (IT_PUBLIC | IT_FETCHED | IT_VISITED);
+		memcpy(item_val(nit), buf, (size_t)len);
+		idx_repoint(s, it, nit);
+		s->stats.bytes += item_bytes(klen, (uint32_t)len);
+		s->stats.bytes -= item_bytes(klen, it->vlen);
+		item_mark_dead(s, it);
+	}
+	nit->cas = ++s->cas;
+	if (result != NULL)
+		*result = v;
+	if (cas_out != NULL)
+		*cas_out = nit->cas;
+	return WC_STORE_OK;
+}
+
+void wc_store_flush(struct wc_store *s, uint32_t when)
+{
+	if (when == 0 || when <= s->now) {
+		s->flush_at = 0;
+		store_reset(s);
+	} else {
+		s->flush_at = when;
+	}
+}
+
+const struct wc_store_stats *wc_store_stats(const struct wc_store *s)
+{
+	return &s->stats;
+}
+
+size_t wc_store_mem_used(const struct wc_store *s)
+{
+	return (size_t)s->nsealed * s->seg_size + s->segs[s->active].used;
+}
+
+size_t wc_store_mem_limit(const struct wc_store *s)
+{
+	return s->mem_limit;
+}
+
+/* ---- consistency check ---- */
+
+int wc_store_check(struct wc_store *s)
+{
+	uint32_t nfree = 0, nsealed = 0, nact = 0, n = 0;
+	uint64_t items = 0, bytes = 0;
+
+	for (int32_t i = s->free_head; i >= 0 && n <= s->nseg; i = s->segs[i].next, n++)
+		if (s->segs[i].state != SEG_FREE)
+			return -1;
+	if (n != s->nfree)
+		return -2;
+	n = 0;
+	for (int32_t i = s->fifo_head, prev = -1; i >= 0 && n <= s->nseg;
+	     prev = i, i = s->segs[i].next, n++)
+		if (s->segs[i].state != SEG_SEALED || s->segs[i].prev != prev)
+			return -3;
+	if (n != s->nsealed)
+		return -4;
+	for (uint32_t i = 0; i < s->nseg; i++) {
+		struct seg *g = &s->segs[i];
+		uint8_t *base = seg_base(s, (int32_t)i);
+		uint32_t live = 0, off = 0, emin = 0;
+
+		nfree += g->state == SEG_FREE;
+		nsealed += g->state == SEG_SEALED;
+		nact += g->state == SEG_ACTIVE;
+		if (g->state == SEG_ACTIVE && (int32_t)i != s->active)
+			return -5;
+		if (g->state == SEG_FREE)
+			continue;
+		if (g->used > s->seg_size)
+			return -6;
+		while (off < g->used) {
+			struct wc_item *it = (struct wc_item *)(base + off), *found;
+			uint64_t d, h;
+
+			off += item_size(it);
+			if (it == s->resv) {
+				live += item_size(it);
+				continue;
+			}
+			if (it->bits & IT_DEAD)
+				continue;
+			live += item_size(it);
+			emin = min_nz(emin, it->exptime);
+			items++;
+			bytes += item_bytes(it->klen, it->vlen);
+			d = idx_key_of(s, it);
+			if (idx_get(s, d, &found) < 0 || found != it)
+				return -7;
+			h = d ^ chain_salt[item_chain(it)];
+			/* reachable from its base hash, without expiring anything */
+			found = NULL;
+			for (unsigned c = 0; c < CHAIN_MAX; c++) {
+				struct wc_item *x;
+
+				if (idx_get(s, h ^ chain_salt[c], &x) < 0)
+					break;
+				if (x->klen == it->klen &&
+				    memcmp(x->data, it->data, it->klen) == 0) {
+					found = x;
+					break;
+				}
+			}
+			if (found != it)
+				return -8;
+		}
+		if (off != g->used)
+			return -9;
+		if (live != g->live)
+			return -10;
+		if (emin != 0 && (g->exp_min == 0 || g->exp_min > emin))
+			return -11;
+		if (g->state == SEG_SEALED && live == 0 && !seg_pinned(s, (int32_t)i))
+			return -12; /* should have been freed */
+	}
+	if (nfree != s->nfree || nsealed != s->nsealed || nact != 1)
+		return -13;
+	if (items != s->stats.curr_items || bytes != s->stats.bytes)
+		return -14;
+	if ((uint64_t)rte_hash_count(s->idx) != items)
+		return -15;
+	if (wc_store_mem_used(s) > s->mem_limit)
+		return -16;
+	return 0;
+}

@@ -1,0 +1,1118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of the item store: what a memcached client would observe
+ * (storage modes, CAS, arithmetic, expiry, flush) and the store's own
+ * guarantees (collisions, memory limit, eviction, reservations).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <rte_memory.h>
+#include <xxhash.h>
+
+#include "store/store.h"
+#include "store/store_check.h"
+#include "tests/unit/eal_helper.h"
+
+#define T0 1000000u /* a clock well after 0, so "past" times exist */
+
+static int store_seq;
+
+static struct wc_store *mk(size_t mem, size_t max_item, uint32_t max_items, bool no_evict)
+{
+	struct wc_store_config c = { 0 };
+	char name[32];
+	struct wc_store *s;
+
+	snprintf(name, sizeof(name), "tst%d", store_seq++);
+	c.name = name;
+	c.mem_limit = mem;
+	c.max_item_size = max_item;
+	c.socket_id = SOCKET_ID_ANY;
+	c.max_items = max_items;
+	c.no_evict = no_evict;
+	s = wc_store_create(&c);
+	assert_non_null(s);
+	wc_store_tick(s, T0);
+	return s;
+}
+
+static struct wc_store *mk_default(void)
+{
+	return mk(16u << 20, 1u << 20, 0, false);
+}
+
+static uint64_t H(const char *k)
+{
+	return wc_store_hash(k, strlen(k));
+}
+
+static int set_h(struct wc_store *s, enum wc_store_mode m, const char *k, uint64_t h, const char *v,
+		 uint32_t flags, uint32_t exp, uint64_t cas_in, uint64_t *cas_out)
+{
+	return wc_store_set(s, m, k, strlen(k), h, v, (uint32_t)strlen(v), flags, exp, cas_in,
+			    cas_out);
+}
+
+static int set(struct wc_store *s, enum wc_store_mode m, const char *k, const char *v,
+	       uint32_t flags, uint32_t exp, uint64_t cas_in, uint64_t *cas_out)
+{
+	return set_h(s, m, k, H(k), v, flags, exp, cas_in, cas_out);
+}
+
+static struct wc_item *get_h(struct wc_store *s, const char *k, uint64_t h)
+{
+	return wc_store_lookup(s, k, strlen(k), h);
+}
+
+static struct wc_item *get(struct wc_store *s, const char *k)
+{
+	return get_h(s, k, H(k));
+}
+
+/* Assert @p k holds exactly @p v (NULL: absent). */
+static void expect_h(struct wc_store *s, const char *k, uint64_t h, const char *v)
+{
+	struct wc_item *it = get_h(s, k, h);
+	uint32_t vlen;
+	size_t klen;
+	const uint8_t *p;
+
+	if (v == NULL) {
+		assert_null(it);
+		return;
+	}
+	assert_non_null(it);
+	p = wc_item_value(it, &vlen);
+	assert_int_equal(vlen, strlen(v));
+	assert_memory_equal(p, v, vlen);
+	assert_memory_equal(wc_item_key(it, &klen), k, strlen(k));
+	assert_int_equal(klen, strlen(k));
+}
+
+static void expect(struct wc_store *s, const char *k, const char *v)
+{
+	expect_h(s, k, H(k), v);
+}
+
+static void test_hash(void **st)
+{
+	(void)st;
+	assert_true(wc_store_hash("foo", 3) == XXH3_64bits("foo", 3));
+	assert_true(wc_store_hash("foo", 3) != wc_store_hash("fop", 3));
+}
+
+static void test_roundtrip(void **st)
+{
+	struct wc_store *s = mk_default();
+	uint64_t cas1 = 0, cas2 = 0;
+	struct wc_item *it;
+
+	(void)st;
+	assert_null(get(s, "k"));
+	assert_int_equal(set(s, WC_MODE_SET, "k", "hello", 42, 0, 0, &cas1), WC_STORE_OK);
+	it = get(s, "k");
+	assert_non_null(it);
+	expect(s, "k", "hello");
+	assert_int_equal(wc_item_flags(it), 42);
+	assert_int_equal(wc_item_exptime(it), 0);
+	assert_true(wc_item_cas(it) == cas1);
+	assert_true(cas1 != 0);
+	assert_false(wc_item_fetched(it));
+	wc_store_bump(s, it);
+	assert_true(wc_item_fetched(it));
+	assert_int_equal(wc_item_atime(it), T0);
+
+	/* overwrite: new value, new cas, counters follow */
+	assert_int_equal(set(s, WC_MODE_SET, "k", "world!", 7, 0, 0, &cas2), WC_STORE_OK);
+	assert_true(cas2 != cas1);
+	expect(s, "k", "world!");
+	assert_int_equal(wc_item_flags(get(s, "k")), 7);
+	assert_false(wc_item_fetched(get(s, "k")));
+	assert_int_equal(wc_store_stats(s)->curr_items, 1);
+	assert_int_equal(wc_store_stats(s)->total_items, 2);
+	assert_true(wc_store_stats(s)->bytes > 7 && wc_store_stats(s)->bytes < 64);
+	assert_true(wc_store_mem_used(s) > 0);
+	assert_true(wc_store_mem_limit(s) == 16u << 20);
+
+	/* empty value and binary value */
+	assert_int_equal(wc_store_set(s, WC_MODE_SET, "e", 1, H("e"), "", 0, 0, 0, 0, NULL),
+			 WC_STORE_OK);
+	expect(s, "e", "");
+	assert_int_equal(wc_store_set(s, WC_MODE_SET, "b", 1, H("b"), "a\0\r\nb", 5, 0, 0, 0, NULL),
+			 WC_STORE_OK);
+	{
+		uint32_t vl;
+		const uint8_t *p = wc_item_value(get(s, "b"), &vl);
+
+		assert_int_equal(vl, 5);
+		assert_memory_equal(p, "a\0\r\nb", 5);
+	}
+	/* meta bits */
+	it = get(s, "k");
+	assert_int_equal(wc_item_bits(it), 0);
+	wc_item_set_bits(s, it, WC_ITEM_WON | WC_ITEM_STALE);
+	assert_int_equal(wc_item_bits(get(s, "k")), WC_ITEM_WON | WC_ITEM_STALE);
+	wc_item_set_bits(s, it, WC_ITEM_STALE);
+	assert_int_equal(wc_item_bits(get(s, "k")), WC_ITEM_STALE);
+	expect(s, "k", "world!");
+	/* new cas */
+	cas1 = wc_item_new_cas(s, it);
+	assert_true(cas1 > cas2);
+	assert_true(wc_item_cas(get(s, "k")) == cas1);
+	/* bad key lengths */
+	assert_int_equal(wc_store_set(s, WC_MODE_SET, "x", 0, 0, "v", 1, 0, 0, 0, NULL), -EINVAL);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_modes(void **st)
+{
+	struct wc_store *s = mk_default();
+	uint64_t cas = 0, cas2 = 0;
+
+	(void)st;
+	/* add */
+	assert_int_equal(set(s, WC_MODE_ADD, "a", "1", 5, 0, 0, NULL), WC_STORE_OK);
+	assert_int_equal(set(s, WC_MODE_ADD, "a", "2", 0, 0, 0, NULL), WC_STORE_NOT_STORED);
+	expect(s, "a", "1");
+	/* replace */
+	assert_int_equal(set(s, WC_MODE_REPLACE, "r", "x", 0, 0, 0, NULL), WC_STORE_NOT_STORED);
+	expect(s, "r", NULL);
+	assert_int_equal(set(s, WC_MODE_REPLACE, "a", "3", 0, 0, 0, NULL), WC_STORE_OK);
+	expect(s, "a", "3");
+	/* append / prepend keep flags and exptime */
+	assert_int_equal(set(s, WC_MODE_APPEND, "n", "x", 0, 0, 0, NULL), WC_STORE_NOT_STORED);
+	assert_int_equal(set(s, WC_MODE_PREPEND, "n", "x", 0, 0, 0, NULL), WC_STORE_NOT_STORED);
+	expect(s, "n", NULL);
+	assert_int_equal(set(s, WC_MODE_SET, "p", "mid", 77, T0 + 100, 0, NULL), WC_STORE_OK);
+	assert_int_equal(set(s, WC_MODE_APPEND, "p", "_end", 1, 5, 0, NULL), WC_STORE_OK);
+	assert_int_equal(set(s, WC_MODE_PREPEND, "p", "start_", 2, 6, 0, &cas), WC_STORE_OK);
+	expect(s, "p", "start_mid_end");
+	assert_int_equal(wc_item_flags(get(s, "p")), 77);
+	assert_int_equal(wc_item_exptime(get(s, "p")), T0 + 100);
+	assert_true(wc_item_cas(get(s, "p")) == cas);
+	/* append with cas: mismatch and match */
+	assert_int_equal(set(s, WC_MODE_APPEND, "p", "!", 0, 0, cas + 1, NULL), WC_STORE_EXISTS);
+	assert_int_equal(set(s, WC_MODE_APPEND, "p", "!", 0, 0, cas, &cas2), WC_STORE_OK);
+	expect(s, "p", "start_mid_end!");
+	assert_true(cas2 != cas);
+
+	/* cas */
+	assert_int_equal(set(s, WC_MODE_CAS, "c", "v", 0, 0, 1, NULL), WC_STORE_NOT_FOUND);
+	expect(s, "c", NULL);
+	assert_int_equal(set(s, WC_MODE_SET, "c", "v1", 0, 0, 0, &cas), WC_STORE_OK);
+	assert_int_equal(set(s, WC_MODE_CAS, "c", "v2", 0, 0, cas + 1, NULL), WC_STORE_EXISTS);
+	assert_int_equal(set(s, WC_MODE_CAS, "c", "v2", 0, 0, 0, NULL), WC_STORE_EXISTS);
+	expect(s, "c", "v1");
+	assert_int_equal(set(s, WC_MODE_CAS, "c", "v2", 9, 0, cas, &cas2), WC_STORE_OK);
+	expect(s, "c", "v2");
+	assert_int_equal(wc_item_flags(get(s, "c")), 9);
+	assert_true(cas2 != cas);
+	assert_int_equal(set(s, WC_MODE_CAS, "c", "v3", 0, 0, cas, NULL), WC_STORE_EXISTS);
+
+	/* meta ms C: set/replace with a cas behave as cas; add ignores it */
+	assert_int_equal(set(s, WC_MODE_SET, "c", "v4", 0, 0, cas, NULL), WC_STORE_EXISTS);
+	assert_int_equal(set(s, WC_MODE_SET, "zz", "v4", 0, 0, 5, NULL), WC_STORE_NOT_FOUND);
+	assert_int_equal(set(s, WC_MODE_REPLACE, "c", "v4", 0, 0, cas, NULL), WC_STORE_EXISTS);
+	expect(s, "c", "v2");
+	assert_int_equal(set(s, WC_MODE_SET, "c", "v4", 0, 0, cas2, &cas), WC_STORE_OK);
+	expect(s, "c", "v4");
+	assert_int_equal(set(s, WC_MODE_ADD, "c", "v5", 0, 0, cas, NULL), WC_STORE_NOT_STORED);
+	assert_int_equal(set(s, WC_MODE_ADD, "new", "v5", 0, 0, 12345, NULL), WC_STORE_OK);
+	expect(s, "new", "v5");
+	assert_int_equal(set(s, WC_MODE_APPEND, "none", "v5", 0, 0, 12345, NULL),
+			 WC_STORE_NOT_STORED);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_delete(void **st)
+{
+	struct wc_store *s = mk_default();
+	uint64_t cas = 0;
+
+	(void)st;
+	assert_int_equal(wc_store_delete(s, "d", 1, H("d"), 0), WC_STORE_NOT_FOUND);
+	assert_int_equal(set(s, WC_MODE_SET, "d", "v", 0, 0, 0, &cas), WC_STORE_OK);
+	assert_int_equal(wc_store_delete(s, "d", 1, H("d"), cas + 1), WC_STORE_EXISTS);
+	expect(s, "d", "v");
+	assert_int_equal(wc_store_delete(s, "d", 1, H("d"), cas), WC_STORE_OK);
+	expect(s, "d", NULL);
+	assert_int_equal(wc_store_delete(s, "d", 1, H("d"), 0), WC_STORE_NOT_FOUND);
+	assert_int_equal(set(s, WC_MODE_SET, "d", "v", 0, 0, 0, NULL), WC_STORE_OK);
+	assert_int_equal(wc_store_delete(s, "d", 1, H("d"), 0), WC_STORE_OK);
+	expect(s, "d", NULL);
+	assert_int_equal(wc_store_stats(s)->curr_items, 0);
+	assert_int_equal(wc_store_stats(s)->bytes, 0);
+	/* everything dead: the memory comes back */
+	assert_int_equal(wc_store_mem_used(s), 0);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static int arith(struct wc_store *s, const char *k, bool incr, uint64_t d, uint64_t *res)
+{
+	return wc_store_arith(s, k, strlen(k), H(k), incr, d, 0, res, NULL);
+}
+
+static void test_arith(void **st)
+{
+	struct wc_store *s = mk_default();
+	uint64_t r = 0, cas = 0, cas2 = 0;
+
+	(void)st;
+	assert_int_equal(arith(s, "n", true, 1, &r), WC_STORE_NOT_FOUND);
+	assert_int_equal(set(s, WC_MODE_SET, "n", "10", 3, T0 + 50, 0, &cas), WC_STORE_OK);
+	assert_int_equal(wc_store_arith(s, "n", 1, H("n"), true, 5, 0, &r, &cas2), WC_STORE_OK);
+	assert_int_equal(r, 15);
+	assert_true(cas2 != cas && cas2 != 0);
+	assert_true(wc_item_cas(get(s, "n")) == cas2);
+	expect(s, "n", "15");
+	assert_int_equal(wc_item_flags(get(s, "n")), 3);
+	assert_int_equal(wc_item_exptime(get(s, "n")), T0 + 50);
+	/* cas */
+	assert_int_equal(wc_store_arith(s, "n", 1, H("n"), true, 1, cas, &r, NULL),
+			 WC_STORE_EXISTS);
+	assert_int_equal(wc_store_arith(s, "n", 1, H("n"), true, 1, cas2, &r, NULL), WC_STORE_OK);
+	expect(s, "n", "16");
+	/* decr floors at 0 */
+	assert_int_equal(arith(s, "n", false, 100, &r), WC_STORE_OK);
+	assert_int_equal(r, 0);
+	expect(s, "n", "0");
+	/* length changes both ways */
+	assert_int_equal(set(s, WC_MODE_SET, "l", "99", 0, 0, 0, NULL), WC_STORE_OK);
+	assert_int_equal(arith(s, "l", true, 1, &r), WC_STORE_OK);
+	expect(s, "l", "100");
+	assert_int_equal(arith(s, "l", false, 1, &r), WC_STORE_OK);
+	assert_int_equal(r, 99);
+	expect(s, "l", "99");
+	assert_int_equal(wc_store_stats(s)->curr_items, 2);
+	/* wrap at 2^64 */
+	assert_int_equal(set(s, WC_MODE_SET, "w", "18446744073709551615", 0, 0, 0, NULL),
+			 WC_STORE_OK);
+	assert_int_equal(arith(s, "w", true, 2, &r), WC_STORE_OK);
+	assert_int_equal(r, 1);
+	expect(s, "w", "1");
+	assert_int_equal(arith(s, "w", true, UINT64_MAX, &r), WC_STORE_OK);
+	assert_int_equal(r, 0);
+	/* not numbers */
+	static const char *bad[] = { "abc", "12abc", "",    "-1",  "18446744073709551616",
+				     " ",   "+",     "1.5", "0x10" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(set(s, WC_MODE_SET, "x", bad[i], 0, 0, 0, NULL), WC_STORE_OK);
+		assert_int_equal(arith(s, "x", true, 1, &r), WC_STORE_NON_NUMERIC);
+		expect(s, "x", bad[i]);
+	}
+	/* what memcached's strtoull accepts */
+	static const struct {
+		const char *in, *out;
+	} ok[] = { { " 12", "13" },  { "+7", "8" }, { "12 abc", "13" },
+		   { "5\r\n", "6" }, { "-0", "1" }, { "007", "8" } };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(set(s, WC_MODE_SET, "y", ok[i].in, 0, 0, 0, NULL), WC_STORE_OK);
+		assert_int_equal(arith(s, "y", true, 1, &r), WC_STORE_OK);
+		expect(s, "y", ok[i].out);
+	}
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_touch_and_lazy_expiry(void **st)
+{
+	struct wc_store *s = mk_default();
+
+	(void)st;
+	assert_int_equal(set(s, WC_MODE_SET, "t", "v", 0, T0 + 10, 0, NULL), WC_STORE_OK);
+	assert_int_equal(set(s, WC_MODE_SET, "u", "v", 0, T0 + 10, 0, NULL), WC_STORE_OK);
+	assert_int_equal(set(s, WC_MODE_SET, "forever", "v", 0, 0, 0, NULL), WC_STORE_OK);
+	/* a past exptime is invisible at once (negative exptime) */
+	assert_int_equal(set(s, WC_MODE_SET, "past", "v", 0, T0 - 1, 0, NULL), WC_STORE_OK);
+	expect(s, "past", NULL);
+	wc_item_set_exptime(s, get(s, "u"), T0 + 100); /* touch */
+	assert_int_equal(wc_item_exptime(get(s, "u")), T0 + 100);
+	wc_store_tick(s, T0 + 9);
+	expect(s, "t", "v");
+	uint64_t rec = wc_store_stats(s)->reclaimed;
+	wc_store_tick(s, T0 + 10);
+	expect(s, "t", NULL);
+	expect(s, "u", "v");
+	expect(s, "forever", "v");
+	assert_true(wc_store_stats(s)->reclaimed >= rec);
+	/* touch to the past expires, touch to 0 makes it permanent */
+	wc_item_set_exptime(s, get(s, "u"), 0);
+	wc_store_tick(s, T0 + 1000);
+	expect(s, "u", "v");
+	wc_item_set_exptime(s, get(s, "u"), T0 + 1000);
+	expect(s, "u", NULL);
+	/* expired items do not block add, and arith does not see them */
+	assert_int_equal(set(s, WC_MODE_SET, "e", "5", 0, T0 + 1001, 0, NULL), WC_STORE_OK);
+	wc_store_tick(s, T0 + 1001);
+	assert_int_equal(arith(s, "e", true, 1, NULL), WC_STORE_NOT_FOUND);
+	assert_int_equal(set(s, WC_MODE_SET, "e", "5", 0, T0 + 1002, 0, NULL), WC_STORE_OK);
+	wc_store_tick(s, T0 + 1002);
+	assert_int_equal(set(s, WC_MODE_ADD, "e", "6", 0, 0, 0, NULL), WC_STORE_OK);
+	expect(s, "e", "6");
+	assert_int_equal(wc_store_stats(s)->curr_items, 2);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_active_expiry(void **st)
+{
+	struct wc_store *s = mk(8u << 20, 64u << 10, 0, false);
+	char k[32];
+	size_t used0;
+
+	(void)st;
+	for (int i = 0; i < 20000; i++) {
+		snprintf(k, sizeof(k), "exp%d", i);
+		/* half expire soon, the rest never: the walker must tell them apart */
+		assert_int_equal(
+			set(s, WC_MODE_SET, k, "some value here", 0, i % 2 ? T0 + 5 : 0, 0, NULL),
+			WC_STORE_OK);
+	}
+	used0 = wc_store_mem_used(s);
+	assert_int_equal(wc_store_stats(s)->curr_items, 20000);
+	for (uint32_t t = 0; t < 200; t++) {
+		wc_store_tick(s, T0 + 6 + t);
+		if (t % 10 == 0)
+			assert_int_equal(wc_store_check(s), 0);
+	}
+	assert_int_equal(wc_store_stats(s)->reclaimed, 10000);
+	assert_int_equal(wc_store_stats(s)->expired_unfetched, 10000);
+	assert_int_equal(wc_store_stats(s)->curr_items, 10000);
+	assert_int_equal(wc_store_stats(s)->hash_collisions, 0);
+	for (int i = 0; i < 20000; i += 2) {
+		snprintf(k, sizeof(k), "exp%d", i);
+		expect(s, k, "some value here");
+	}
+
+	/* all expiring: the memory itself comes back without any lookup */
+	struct wc_store *s2 = mk(8u << 20, 64u << 10, 0, false);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(k, sizeof(k), "exp%d", i);
+		assert_int_equal(set(s2, WC_MODE_SET, k, "some value here", 0, T0 + 5, 0, NULL),
+				 WC_STORE_OK);
+	}
+	used0 = wc_store_mem_used(s2);
+	assert_true(used0 > 1u << 20);
+	for (uint32_t t = 0; t < 200; t++)
+		wc_store_tick(s2, T0 + 6 + t);
+	assert_int_equal(wc_store_stats(s2)->reclaimed, 20000);
+	assert_int_equal(wc_store_stats(s2)->curr_items, 0);
+	assert_int_equal(wc_store_stats(s2)->bytes, 0);
+	assert_int_equal(wc_store_mem_used(s2), 0);
+	assert_int_equal(wc_store_check(s2), 0);
+	wc_store_destroy(s2);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_flush(void **st)
+{
+	struct wc_store *s = mk_default();
+
+	(void)st;
+	assert_int_equal(set(s, WC_MODE_SET, "a", "1", 0, 0, 0, NULL), WC_STORE_OK);
+	assert_int_equal(set(s, WC_MODE_SET, "b", "2", 0, 0, 0, NULL), WC_STORE_OK);
+	wc_store_flush(s, 0);
+	expect(s, "a", NULL);
+	expect(s, "b", NULL);
+	assert_int_equal(wc_store_stats(s)->curr_items, 0);
+	assert_int_equal(wc_store_mem_used(s), 0);
+	assert_int_equal(set(s, WC_MODE_SET, "a", "1", 0, 0, 0, NULL), WC_STORE_OK);
+	expect(s, "a", "1");
+	/* a time not after now is immediate */
+	wc_store_flush(s, T0);
+	expect(s, "a", NULL);
+
+	/* delayed */
+	assert_int_equal(set(s, WC_MODE_SET, "a", "1", 0, 0, 0, NULL), WC_STORE_OK);
+	wc_store_flush(s, T0 + 10);
+	wc_store_tick(s, T0 + 5);
+	expect(s, "a", "1");
+	assert_int_equal(set(s, WC_MODE_SET, "b", "2", 0, 0, 0, NULL), WC_STORE_OK);
+	wc_store_tick(s, T0 + 10);
+	expect(s, "a", NULL);
+	expect(s, "b", NULL);
+	assert_int_equal(set(s, WC_MODE_SET, "c", "3", 0, 0, 0, NULL), WC_STORE_OK);
+	wc_store_tick(s, T0 + 20);
+	expect(s, "c", "3"); /* stored after the flush happened */
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_collisions(void **st)
+{
+	struct wc_store *s = mk_default();
+	const uint64_t h = 0x1234;
+	char k[16], v[16];
+	uint64_t cas;
+
+	(void)st;
+	assert_int_equal(set_h(s, WC_MODE_SET, "one", h, "1", 0, 0, 0, NULL), WC_STORE_OK);
+	assert_int_equal(set_h(s, WC_MODE_SET, "two", h, "2", 0, 0, 0, NULL), WC_STORE_OK);
+	expect_h(s, "one", h, "1");
+	expect_h(s, "two", h, "2");
+	assert_true(wc_store_stats(s)->hash_collisions > 0);
+	expect_h(s, "three", h, NULL);
+	/* add sees its own key only */
+	assert_int_equal(set_h(s, WC_MODE_ADD, "two", h, "x", 0, 0, 0, NULL), WC_STORE_NOT_STORED);
+	assert_int_equal(wc_store_delete(s, "one", 3, h, 0), WC_STORE_OK);
+	expect_h(s, "one", h, NULL);
+	expect_h(s, "two", h, "2");
+	assert_int_equal(wc_store_delete(s, "one", 3, h, 0), WC_STORE_NOT_FOUND);
+
+	/* a chain of 6: delete from the middle, the head and the tail */
+	for (int i = 0; i < 6; i++) {
+		snprintf(k, sizeof(k), "c%d", i);
+		snprintf(v, sizeof(v), "v%d", i);
+		assert_int_equal(set_h(s, WC_MODE_SET, k, 77, v, 0, 0, 0, NULL), WC_STORE_OK);
+	}
+	int order[] = { 2, 0, 5, 3 };
+	bool gone[6] = { false };
+	for (int n = 0; n < 4; n++) {
+		snprintf(k, sizeof(k), "c%d", order[n]);
+		assert_int_equal(wc_store_delete(s, k, strlen(k), 77, 0), WC_STORE_OK);
+		gone[order[n]] = true;
+		assert_int_equal(wc_store_check(s), 0);
+		for (int i = 0; i < 6; i++) {
+			snprintf(k, sizeof(k), "c%d", i);
+			snprintf(v, sizeof(v), "v%d", i);
+			expect_h(s, k, 77, gone[i] ? NULL : v);
+		}
+	}
+	/* overwrite, arith and re-add inside a chain */
+	assert_int_equal(set_h(s, WC_MODE_SET, "c1", 77, "41", 0, 0, 0, NULL), WC_STORE_OK);
+	assert_int_equal(wc_store_arith(s, "c1", 2, 77, true, 1, 0, NULL, NULL), WC_STORE_OK);
+	assert_int_equal(wc_store_arith(s, "c1", 2, 77, true, 100, 0, NULL, NULL), WC_STORE_OK);
+	expect_h(s, "c1", 77, "142");
+	assert_int_equal(set_h(s, WC_MODE_ADD, "c2", 77, "again", 0, 0, 0, &cas), WC_STORE_OK);
+	expect_h(s, "c2", 77, "again");
+	expect_h(s, "c4", 77, "v4");
+	/* the chain holds 8 keys of one hash; a 9th is refused, not misfiled */
+	for (int i = 0; i < 8; i++) {
+		snprintf(k, sizeof(k), "f%d", i);
+		assert_int_equal(set_h(s, WC_MODE_SET, k, 99, k, 0, 0, 0, NULL), WC_STORE_OK);
+	}
+	assert_int_equal(set_h(s, WC_MODE_SET, "f8", 99, "f8", 0, 0, 0, NULL), -ENOMEM);
+	for (int i = 0; i < 8; i++) {
+		snprintf(k, sizeof(k), "f%d", i);
+		expect_h(s, k, 99, k);
+	}
+	expect_h(s, "f8", 99, NULL);
+	/* hashes that are other chains' derived keys still resolve by key */
+	for (uint64_t i = 0; i < 64; i++) {
+		snprintf(k, sizeof(k), "g%" PRIu64, i);
+		assert_int_equal(set_h(s, WC_MODE_SET, k, 0x1234 ^ (i << 1), k, 0, 0, 0, NULL),
+				 WC_STORE_OK);
+	}
+	for (uint64_t i = 0; i < 64; i++) {
+		snprintf(k, sizeof(k), "g%" PRIu64, i);
+		expect_h(s, k, 0x1234 ^ (i << 1), k);
+	}
+	expect_h(s, "two", h, "2");
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_collision_expiry_eviction(void **st)
+{
+	/* colliding items reclaimed by the walker and by eviction keep their
+	 * chains intact */
+	struct wc_store *s = mk(4u << 20, 64u << 10, 0, false);
+	char k[16];
+
+	(void)st;
+	for (int i = 0; i < 5; i++) {
+		snprintf(k, sizeof(k), "x%d", i);
+		assert_int_equal(
+			set_h(s, WC_MODE_SET, k, 5, k, 0, i == 1 || i == 3 ? T0 + 1 : 0, 0, NULL),
+			WC_STORE_OK);
+	}
+	for (int t = 0; t < 100; t++)
+		wc_store_tick(s, T0 + 2 + (uint32_t)t);
+	assert_int_equal(wc_store_stats(s)->reclaimed, 2);
+	for (int i = 0; i < 5; i++) {
+		snprintf(k, sizeof(k), "x%d", i);
+		expect_h(s, k, 5, i == 1 || i == 3 ? NULL : k);
+	}
+	/* keep x0 and x4 read; push far more than the limit through */
+	char v[200];
+	memset(v, 'z', sizeof(v) - 1);
+	v[sizeof(v) - 1] = 0;
+	for (int i = 0; i < 100000; i++) {
+		snprintf(k, sizeof(k), "fill%d", i);
+		assert_int_equal(set(s, WC_MODE_SET, k, v, 0, 0, 0, NULL), WC_STORE_OK);
+		if (i % 500 == 0) {
+			wc_store_bump(s, get_h(s, "x0", 5));
+			wc_store_bump(s, get_h(s, "x4", 5));
+		}
+	}
+	expect_h(s, "x0", 5, "x0");
+	expect_h(s, "x4", 5, "x4");
+	expect_h(s, "x2", 5, NULL); /* never read: evicted */
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_max_item_size(void **st)
+{
+	struct wc_store *s = mk(8u << 20, 4096, 0, false);
+	static char big[8192];
+
+	(void)st;
+	memset(big, 'b', sizeof(big));
+	assert_int_equal(set(s, WC_MODE_SET, "k", "small", 0, 0, 0, NULL), WC_STORE_OK);
+	/* too large: refused, and set drops the old value */
+	assert_int_equal(wc_store_set(s, WC_MODE_SET, "k", 1, H("k"), big, 4096, 0, 0, 0, NULL),
+			 -E2BIG);
+	expect(s, "k", NULL);
+	/* other modes do not */
+	assert_int_equal(set(s, WC_MODE_SET, "k", "small", 0, 0, 0, NULL), WC_STORE_OK);
+	assert_int_equal(wc_store_set(s, WC_MODE_REPLACE, "k", 1, H("k"), big, 4096, 0, 0, 0, NULL),
+			 -E2BIG);
+	expect(s, "k", "small");
+	/* append: the combined size counts */
+	assert_int_equal(wc_store_set(s, WC_MODE_APPEND, "k", 1, H("k"), big, 4070, 0, 0, 0, NULL),
+			 -E2BIG);
+	expect(s, "k", "small");
+	assert_int_equal(wc_store_set(s, WC_MODE_APPEND, "k", 1, H("k"), big, 4060, 0, 0, 0, NULL),
+			 WC_STORE_OK);
+	/* the largest item that fits */
+	uint32_t vmax = 4096 - 30 - 1;
+	assert_int_equal(wc_store_set(s, WC_MODE_SET, "m", 1, H("m"), big, vmax, 0, 0, 0, NULL),
+			 WC_STORE_OK);
+	assert_int_equal(wc_store_set(s, WC_MODE_SET, "m", 1, H("m"), big, vmax + 1, 0, 0, 0, NULL),
+			 -E2BIG);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_memory_limit(void **st)
+{
+	const size_t lim = 4u << 20;
+	struct wc_store *s = mk(lim, 64u << 10, 0, false);
+	char k[32], v[256];
+	int hot_alive = 0, cold_alive = 0;
+
+	(void)st;
+	memset(v, 'v', sizeof(v));
+	/* 200 keys read all the time, 200 written at the same time never read */
+	for (int i = 0; i < 200; i++) {
+		snprintf(k, sizeof(k), "hot%d", i);
+		assert_int_equal(
+			wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, 100, 0, 0, 0, NULL),
+			WC_STORE_OK);
+		snprintf(k, sizeof(k), "cold%d", i);
+		assert_int_equal(
+			wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, 100, 0, 0, 0, NULL),
+			WC_STORE_OK);
+	}
+	/* write 10x the limit */
+	uint64_t written = 0;
+	int nfill = 0;
+	for (int i = 0; written < 10 * lim; i++, nfill++) {
+		uint32_t vl = 50 + (uint32_t)(i * 7919) % 200;
+
+		snprintf(k, sizeof(k), "fill%d", i);
+		assert_int_equal(
+			wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, vl, 0, 0, 0, NULL),
+			WC_STORE_OK);
+		written += vl + strlen(k) + 30;
+		assert_true(wc_store_mem_used(s) <= lim);
+		if (i % 10000 == 0)
+			assert_int_equal(wc_store_check(s), 0);
+		if (i % 1000 == 0) {
+			for (int j = 0; j < 200; j++) {
+				struct wc_item *it;
+
+				snprintf(k, sizeof(k), "hot%d", j);
+				it = get(s, k);
+				if (it != NULL)
+					wc_store_bump(s, it);
+			}
+		}
+	}
+	for (int i = 0; i < 200; i++) {
+		snprintf(k, sizeof(k), "hot%d", i);
+		hot_alive += get(s, k) != NULL;
+		snprintf(k, sizeof(k), "cold%d", i);
+		cold_alive += get(s, k) != NULL;
+	}
+	const struct wc_store_stats *stt = wc_store_stats(s);
+	assert_true(stt->evictions > 0);
+	assert_true(stt->evicted_unfetched > 0);
+	assert_int_equal(stt->oom, 0);
+	assert_true(stt->bytes <= lim);
+	assert_true(wc_store_mem_used(s) <= lim);
+	assert_true(wc_store_mem_used(s) > lim / 2); /* the memory is actually used */
+	assert_int_equal(hot_alive, 200);
+	assert_int_equal(cold_alive, 0);
+	/* every item the stats count is findable */
+	uint64_t found = 0;
+	for (int i = 0; i < nfill; i++) {
+		snprintf(k, sizeof(k), "fill%d", i);
+		if (get(s, k) != NULL)
+			found++;
+	}
+	assert_int_equal(found + (uint64_t)hot_alive, stt->curr_items);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_index_full(void **st)
+{
+	/* plenty of memory, a small index: the index limit evicts too */
+	struct wc_store *s = mk(8u << 20, 64u << 10, 512, false);
+	char k[32];
+
+	(void)st;
+	for (int i = 0; i < 20000; i++) {
+		snprintf(k, sizeof(k), "i%d", i);
+		assert_int_equal(set(s, WC_MODE_SET, k, "v", 0, 0, 0, NULL), WC_STORE_OK);
+		expect(s, k, "v");
+		if (i % 1000 == 0)
+			assert_int_equal(wc_store_check(s), 0);
+	}
+	assert_true(wc_store_stats(s)->evictions > 0);
+	assert_true(wc_store_stats(s)->curr_items <= 1024);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_no_evict(void **st)
+{
+	const size_t lim = 1u << 20;
+	struct wc_store *s = mk(lim, 16u << 10, 0, true);
+	char k[32], v[200];
+	int i, ret = 0;
+
+	(void)st;
+	memset(v, 'v', sizeof(v));
+	for (i = 0; i < 100000; i++) {
+		snprintf(k, sizeof(k), "n%d", i);
+		ret = wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, sizeof(v), 0, 0, 0, NULL);
+		if (ret != WC_STORE_OK)
+			break;
+	}
+	assert_int_equal(ret, -ENOMEM);
+	assert_true(i > 1000);
+	assert_int_equal(wc_store_stats(s)->oom, 1);
+	assert_int_equal(wc_store_stats(s)->evictions, 0);
+	assert_true(wc_store_mem_used(s) <= lim);
+	assert_int_equal(wc_store_check(s), 0);
+	/* nothing was lost */
+	for (int j = 0; j < i; j++) {
+		snprintf(k, sizeof(k), "n%d", j);
+		assert_non_null(get(s, k));
+	}
+	/* a set that cannot be stored drops the old value of its key */
+	snprintf(k, sizeof(k), "n%d", 0);
+	assert_int_equal(
+		wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, sizeof(v), 0, 0, 0, NULL),
+		-ENOMEM);
+	expect(s, k, NULL);
+	/* deleting makes room again: dead space is compacted away */
+	for (int j = 1; j < i; j += 2) {
+		snprintf(k, sizeof(k), "n%d", j);
+		assert_int_equal(wc_store_delete(s, k, strlen(k), H(k), 0), WC_STORE_OK);
+	}
+	for (int j = 0; j < i / 4; j++) {
+		snprintf(k, sizeof(k), "m%d", j);
+		assert_int_equal(wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, sizeof(v), 0,
+					      0, 0, NULL),
+				 WC_STORE_OK);
+	}
+	assert_int_equal(wc_store_check(s), 0);
+	for (int j = 2; j < i; j += 2) {
+		snprintf(k, sizeof(k), "n%d", j);
+		assert_non_null(get(s, k));
+	}
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_reserve(void **st)
+{
+	struct wc_store *s = mk(4u << 20, 64u << 10, 0, false);
+	uint8_t *p;
+	int err = 1;
+	uint64_t cas = 0;
+
+	(void)st;
+	p = wc_store_reserve(s, "r", 1, H("r"), 5, 11, 0, &err);
+	assert_non_null(p);
+	assert_int_equal(err, 0);
+	/* only one at a time */
+	assert_null(wc_store_reserve(s, "q", 1, H("q"), 5, 0, 0, &err));
+	assert_int_equal(err, -EBUSY);
+	memcpy(p, "hello", 5);
+	expect(s, "r", NULL); /* not visible before commit */
+	assert_int_equal(wc_store_commit(s, WC_MODE_SET, 0, &cas), WC_STORE_OK);
+	expect(s, "r", "hello");
+	assert_int_equal(wc_item_flags(get(s, "r")), 11);
+	assert_true(wc_item_cas(get(s, "r")) == cas);
+	assert_int_equal(wc_store_commit(s, WC_MODE_SET, 0, NULL), -EINVAL);
+
+	/* abort leaves the old value */
+	p = wc_store_reserve(s, "r", 1, H("r"), 3, 0, 0, &err);
+	assert_non_null(p);
+	memcpy(p, "bye", 3);
+	wc_store_abort(s);
+	expect(s, "r", "hello");
+
+	/* modes on commit */
+	p = wc_store_reserve(s, "r", 1, H("r"), 3, 0, 0, &err);
+	memcpy(p, "xyz", 3);
+	assert_int_equal(wc_store_commit(s, WC_MODE_ADD, 0, NULL), WC_STORE_NOT_STORED);
+	expect(s, "r", "hello");
+	p = wc_store_reserve(s, "r", 1, H("r"), 3, 0, 0, &err);
+	memcpy(p, "xyz", 3);
+	assert_int_equal(wc_store_commit(s, WC_MODE_CAS, cas + 1, NULL), WC_STORE_EXISTS);
+	p = wc_store_reserve(s, "r", 1, H("r"), 3, 0, 0, &err);
+	memcpy(p, "xyz", 3);
+	assert_int_equal(wc_store_commit(s, WC_MODE_APPEND, 0, NULL), WC_STORE_OK);
+	expect(s, "r", "helloxyz");
+	assert_int_equal(wc_item_flags(get(s, "r")), 11);
+	p = wc_store_reserve(s, "r", 1, H("r"), 2, 0, 0, &err);
+	memcpy(p, ">>", 2);
+	assert_int_equal(wc_store_commit(s, WC_MODE_PREPEND, 0, NULL), WC_STORE_OK);
+	expect(s, "r", ">>helloxyz");
+
+	/* errors */
+	assert_null(wc_store_reserve(s, "r", 1, H("r"), 1u << 20, 0, 0, &err));
+	assert_int_equal(err, -E2BIG);
+
+	/* an open reservation survives eviction pressure and a flush */
+	static char val[60000];
+	memset(val, 'R', sizeof(val));
+	p = wc_store_reserve(s, "big", 3, H("big"), sizeof(val), 0, 0, &err);
+	assert_non_null(p);
+	char k[32], v[300];
+	memset(v, 'f', sizeof(v));
+	for (int i = 0; i < 100000; i++) {
+		snprintf(k, sizeof(k), "f%d", i);
+		assert_int_equal(wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, sizeof(v), 0,
+					      0, 0, NULL),
+				 WC_STORE_OK);
+		if (i == 50000)
+			wc_store_flush(s, 0);
+		if (i % 5000 == 0 && wc_store_check(s) != 0)
+			fail_msg("check failed at %d: %d", i, wc_store_check(s));
+		if (i % 100 == 0)
+			wc_store_tick(s, T0 + (uint32_t)i / 1000);
+	}
+	memcpy(p, val, sizeof(val));
+	assert_int_equal(wc_store_commit(s, WC_MODE_SET, 0, NULL), WC_STORE_OK);
+	struct wc_item *it = get(s, "big");
+	uint32_t vl;
+	assert_non_null(it);
+	assert_memory_equal(wc_item_value(it, &vl), val, sizeof(val));
+	assert_int_equal(vl, sizeof(val));
+	assert_true(wc_store_mem_used(s) <= 4u << 20);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+/* ---- randomized model test ---- */
+
+#define NKEYS	       300
+#define MODEL_MAX_ITEM 180 /* appends run into it */
+
+struct model_ent {
+	bool present;
+	char val[200];
+	uint32_t vlen;
+	uint32_t flags;
+	uint32_t exptime;
+	uint64_t cas;
+};
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* memcached's rule, written the direct way: strtoull over the value and its
+ * trailing "\r\n". */
+static bool model_num(const struct model_ent *e, uint64_t *out)
+{
+	char buf[200];
+	char *end;
+	unsigned long long v;
+
+	if (e->vlen == 0)
+		return false;
+	memcpy(buf, e->val, e->vlen);
+	memcpy(buf + e->vlen, "\r\n", 3);
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno == ERANGE || end == buf)
+		return false;
+	if (!(*end == ' ' || (*end >= '\t' && *end <= '\r') || *end == '\0'))
+		return false;
+	if ((long long)v < 0 && memchr(buf, '-', (size_t)(end - buf)) != NULL)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void rand_val(char *v, uint32_t *vlen)
+{
+	static const char *nums[] = { "0",  "1",  "99",	 "100", "18446744073709551615",
+				      " 5", "-0", "12a", "abc", "" };
+	if (rnd() % 3 == 0) {
+		const char *n = nums[rnd() % 10];
+
+		*vlen = (uint32_t)strlen(n);
+		memcpy(v, n, *vlen);
+		return;
+	}
+	*vlen = (uint32_t)(rnd() % 40);
+	for (uint32_t i = 0; i < *vlen; i++)
+		v[i] = (char)('a' + rnd() % 26);
+}
+
+static void model_run(uint64_t seed, bool collide)
+{
+	struct wc_store *s = mk(32u << 20, MODEL_MAX_ITEM, 0, false);
+	static struct model_ent m[NKEYS];
+	uint32_t now = T0;
+
+	rng_state = seed;
+	memset(m, 0, sizeof(m));
+	for (int op = 0; op < 40000; op++) {
+		int ki = (int)(rnd() % NKEYS);
+		struct model_ent *e = &m[ki];
+		char k[16], v[64];
+		uint32_t vlen, flags = (uint32_t)rnd(), exptime = 0;
+		uint64_t h, cas_in = 0, cas_out = 0, res = 0;
+		int ret, want;
+		unsigned what = (unsigned)(rnd() % 12);
+
+		if (op % 997 == 0)
+			assert_int_equal(wc_store_check(s), 0);
+
+		snprintf(k, sizeof(k), "key%d", ki);
+		h = collide ? (uint64_t)(ki / 4) * 0x10001 : H(k);
+		/* time passes; expired entries vanish from the model */
+		if (rnd() % 50 == 0) {
+			now += (uint32_t)(rnd() % 3);
+			wc_store_tick(s, now);
+			for (int i = 0; i < NKEYS; i++)
+				if (m[i].present && m[i].exptime != 0 && m[i].exptime <= now)
+					m[i].present = false;
+		}
+		if (rnd() % 8 == 0)
+			exptime = now + 1 + (uint32_t)(rnd() % 4);
+		rand_val(v, &vlen);
+		if (e->present && rnd() % 2)
+			cas_in = rnd() % 4 ? e->cas : e->cas + 1;
+		else if (rnd() % 8 == 0)
+			cas_in = rnd() % 1000 + 1;
+
+		switch (what) {
+		case 0:
+		case 1:
+		case 2: { /* set family */
+			enum wc_store_mode mode = (enum wc_store_mode)(rnd() % 6);
+			enum wc_store_mode eff = mode;
+
+			if (cas_in != 0 && (mode == WC_MODE_SET || mode == WC_MODE_REPLACE))
+				eff = WC_MODE_CAS;
+			if (eff != WC_MODE_CAS && eff != WC_MODE_APPEND && eff != WC_MODE_PREPEND &&
+			    rnd() % 2)
+				cas_in = 0;
+			ret = wc_store_set(s, mode, k, strlen(k), h, v, vlen, flags, exptime,
+					   cas_in, &cas_out);
+			switch (eff) {
+			case WC_MODE_SET:
+				want = WC_STORE_OK;
+				break;
+			case WC_MODE_ADD:
+				want = e->present ? WC_STORE_NOT_STORED : WC_STORE_OK;
+				break;
+			case WC_MODE_REPLACE:
+				want = e->present ? WC_STORE_OK : WC_STORE_NOT_STORED;
+				break;
+			case WC_MODE_APPEND:
+			case WC_MODE_PREPEND:
+				want = !e->present			 ? WC_STORE_NOT_STORED
+				       : cas_in != 0 && cas_in != e->cas ? WC_STORE_EXISTS
+									 : WC_STORE_OK;
+				if (want == WC_STORE_OK &&
+				    30 + strlen(k) + e->vlen + vlen > MODEL_MAX_ITEM)
+					want = -E2BIG;
+				break;
+			default:
+				want = !e->present	  ? WC_STORE_NOT_FOUND
+				       : cas_in != e->cas ? WC_STORE_EXISTS
+							  : WC_STORE_OK;
+				break;
+			}
+			assert_int_equal(ret, want);
+			if (ret == WC_STORE_OK) {
+				if (eff == WC_MODE_APPEND) {
+					memcpy(e->val + e->vlen, v, vlen);
+					e->vlen += vlen;
+				} else if (eff == WC_MODE_PREPEND) {
+					memmove(e->val + vlen, e->val, e->vlen);
+					memcpy(e->val, v, vlen);
+					e->vlen += vlen;
+				} else {
+					memcpy(e->val, v, vlen);
+					e->vlen = vlen;
+					e->flags = flags;
+					e->exptime = exptime;
+				}
+				e->present = true;
+				assert_true(cas_out > e->cas || cas_out != 0);
+				e->cas = cas_out;
+				if (e->exptime != 0 && e->exptime <= now)
+					e->present = false;
+			}
+			break;
+		}
+		case 3: /* delete */
+			ret = wc_store_delete(s, k, strlen(k), h, cas_in);
+			want = !e->present			 ? WC_STORE_NOT_FOUND
+			       : cas_in != 0 && cas_in != e->cas ? WC_STORE_EXISTS
+								 : WC_STORE_OK;
+			assert_int_equal(ret, want);
+			if (ret == WC_STORE_OK)
+				e->present = false;
+			break;
+		case 4:
+		case 5: { /* incr / decr */
+			bool incr = rnd() % 2;
+			uint64_t d = rnd() % 4 == 0 ? rnd() : rnd() % 200, cur = 0;
+
+			ret = wc_store_arith(s, k, strlen(k), h, incr, d, cas_in, &res, &cas_out);
+			if (!e->present)
+				want = WC_STORE_NOT_FOUND;
+			else if (e->vlen == 0)
+				want = WC_STORE_NON_NUMERIC;
+			else if (cas_in != 0 && cas_in != e->cas)
+				want = WC_STORE_EXISTS;
+			else if (!model_num(e, &cur))
+				want = WC_STORE_NON_NUMERIC;
+			else
+				want = WC_STORE_OK;
+			assert_int_equal(ret, want);
+			if (ret == WC_STORE_OK) {
+				cur = incr ? cur + d : (d > cur ? 0 : cur - d);
+				assert_true(res == cur);
+				e->vlen =
+					(uint32_t)snprintf(e->val, sizeof(e->val), "%" PRIu64, cur);
+				e->cas = cas_out;
+			}
+			break;
+		}
+		case 6: { /* touch */
+			struct wc_item *it = wc_store_lookup(s, k, strlen(k), h);
+
+			assert_true((it != NULL) == e->present);
+			if (it != NULL) {
+				wc_item_set_exptime(s, it, exptime);
+				e->exptime = exptime;
+			}
+			break;
+		}
+		default: { /* get */
+			struct wc_item *it = wc_store_lookup(s, k, strlen(k), h);
+			uint32_t vl;
+			const uint8_t *p;
+
+			assert_true((it != NULL) == e->present);
+			if (it == NULL)
+				break;
+			p = wc_item_value(it, &vl);
+			assert_int_equal(vl, e->vlen);
+			assert_memory_equal(p, e->val, vl);
+			assert_int_equal(wc_item_flags(it), e->flags);
+			assert_int_equal(wc_item_exptime(it), e->exptime);
+			assert_true(wc_item_cas(it) == e->cas);
+			if (rnd() % 2)
+				wc_store_bump(s, it);
+			break;
+		}
+		}
+	}
+	/* final sweep and counters */
+	uint64_t n = 0, bytes = 0;
+	for (int i = 0; i < NKEYS; i++) {
+		char k[16];
+		uint64_t h;
+
+		snprintf(k, sizeof(k), "key%d", i);
+		h = collide ? (uint64_t)(i / 4) * 0x10001 : H(k);
+		struct wc_item *it = wc_store_lookup(s, k, strlen(k), h);
+		assert_true((it != NULL) == m[i].present);
+		if (it != NULL) {
+			n++;
+			bytes += 30 + strlen(k) + m[i].vlen;
+		}
+	}
+	assert_int_equal(wc_store_stats(s)->curr_items, n);
+	assert_int_equal(wc_store_stats(s)->bytes, bytes);
+	assert_int_equal(wc_store_stats(s)->evictions, 0);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
+static void test_model(void **st)
+{
+	(void)st;
+	model_run(0x9e3779b97f4a7c15ULL, false);
+	model_run(12345, false);
+}
+
+static void test_model_collisions(void **st)
+{
+	(void)st;
+	model_run(777, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_arith),
+		cmocka_unit_test(test_touch_and_lazy_expiry),
+		cmocka_unit_test(test_active_expiry),
+		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_collisions),
+		cmocka_unit_test(test_collision_expiry_eviction),
+		cmocka_unit_test(test_max_item_size),
+		cmocka_unit_test(test_memory_limit),
+		cmocka_unit_test(test_index_full),
+		cmocka_unit_test(test_no_evict),
+		cmocka_unit_test(test_reserve),
+		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_model_collisions),
+	};
+
+	if (wc_test_eal_init("test_store") < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
