@@ -19,10 +19,10 @@
 
 #include "mgmt/contract.h"
 
-#define WC_TX_MAX      64   /**< packets buffered before a forced TX burst */
-#define WC_ALLOW_MAX   32   /**< CIDRs in the UDP allowlist */
-#define WC_UDP_APPS    4    /**< UDP applications per interface */
-#define WC_ARP_SLOTS   256  /**< ARP cache entries per lcore (direct-mapped) */
+#define WC_TX_MAX	64   /**< packets buffered before a forced TX burst */
+#define WC_ALLOW_MAX	32   /**< CIDRs in the UDP allowlist */
+#define WC_UDP_APPS	4    /**< UDP applications per interface */
+#define WC_ARP_SLOTS	256  /**< ARP cache entries per lcore (direct-mapped) */
 #define WC_BUDGET_SLOTS 4096 /**< per-source reply budgets (direct-mapped) */
 
 /** Headroom a UDP reply mbuf keeps for Ethernet + VLAN + IPv4 + UDP headers. */
@@ -37,11 +37,11 @@ struct wc_cidr {
 /** The peer of a UDP datagram, captured at input for the reply. */
 struct wc_udp_peer {
 	struct rte_ether_addr mac; /**< where the request came from (next hop) */
-	uint32_t ip;               /**< network order */
-	uint16_t port;             /**< network order */
-	uint16_t vlan_tci;         /**< host order; 0 = untagged */
-	uint16_t local_port;       /**< our port, network order */
-	bool open;                 /**< outside our subnet and the allowlist */
+	uint32_t ip;		   /**< network order */
+	uint16_t port;		   /**< network order */
+	uint16_t vlan_tci;	   /**< host order; 0 = untagged */
+	uint16_t local_port;	   /**< our port, network order */
+	bool open;		   /**< outside our subnet and the allowlist */
 };
 
 struct wc_net;
@@ -63,13 +63,13 @@ struct wc_udp_app {
 struct wc_iface {
 	uint16_t port_id;
 	struct rte_ether_addr mac;
-	uint32_t ip;      /**< network order */
-	uint32_t netmask; /**< network order */
+	uint32_t ip;	      /**< network order */
+	uint32_t netmask;     /**< network order */
 	uint64_t tx_offloads; /**< RTE_ETH_TX_OFFLOAD_* enabled on the port */
 	uint64_t rx_offloads; /**< RTE_ETH_RX_OFFLOAD_* enabled on the port */
 	struct wc_cidr allow[WC_ALLOW_MAX];
 	unsigned int n_allow;
-	bool udp_open;            /**< answer sources outside subnet+allowlist */
+	bool udp_open;		  /**< answer sources outside subnet+allowlist */
 	uint32_t udp_open_budget; /**< reply bytes per second to each such source */
 	struct wc_udp_app apps[WC_UDP_APPS];
 	unsigned int n_apps;
@@ -90,14 +90,14 @@ struct wc_budget {
 /** One lcore's network state. */
 struct wc_net {
 	const struct wc_iface *ifc;
-	uint16_t queue;              /**< this lcore's RX/TX queue */
-	struct rte_mempool *pool;    /**< for replies */
+	uint16_t queue;		  /**< this lcore's RX/TX queue */
+	struct rte_mempool *pool; /**< for replies */
 	struct wc_lcore_stats *st;
-	void *app_arg[WC_UDP_APPS];  /**< per-lcore argument of each UDP app */
+	void *app_arg[WC_UDP_APPS]; /**< per-lcore argument of each UDP app */
 	uint64_t tsc_hz;
-	uint64_t now_tsc;            /**< refreshed once per burst by the loop */
+	uint64_t now_tsc; /**< refreshed once per burst by the loop */
 	uint16_t ntx;
-	uint16_t ip_id;              /**< next IPv4 identification for UDP replies */
+	uint16_t ip_id; /**< next IPv4 identification for UDP replies */
 	struct rte_mbuf *tx[WC_TX_MAX];
 	struct wc_arp_entry arp[WC_ARP_SLOTS];
 	struct wc_budget budget[WC_BUDGET_SLOTS];

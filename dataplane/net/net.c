@@ -1,0 +1,948 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The per-lcore network stack: Ethernet (one 802.1Q tag), ARP, IPv4, ICMP
+ * echo and UDP. Everything here runs on the lcore that owns the wc_net, in
+ * the receive burst, without system calls or allocation other than reply
+ * mbufs.
+ *
+ * Frames may be segmented (jumbo frames on a port with scatter RX). Headers
+ * are read with frame_get(), which returns a pointer into the mbuf when the
+ * bytes lie in one segment (always, in practice) and otherwise copies them
+ * out; a header modified in place is written back with frame_put(), which
+ * only copies when frame_get() did. Checksums walk the segments with
+ * cksum_chain(). So no byte outside the frame is ever read, whatever
+ * its length and however it is cut into segments.
+ *
+ * Ethernet and ARP headers are handled as bytes at fixed offsets rather than
+ * through DPDK's structs: those are declared 2-byte aligned, and a header in
+ * a later segment may start at any address.
+ *
+ * Drop accounting: each frame that is neither answered nor delivered
+ * increments exactly one drop_* counter. The checks run in this order, so a
+ * frame with several faults is counted under the first one:
+ *
+ *   Ethernet  drop_runt (< 14, or < 18 with a tag), drop_not_for_us (MAC),
+ *             drop_ethertype (not ARP/IPv4, or a second tag)
+ *   ARP       drop_runt (< 28 bytes), drop_arp_malformed, drop_not_for_us
+ *   IPv4      drop_runt (< 20 bytes), drop_ip_malformed (version, IHL < 5),
+ *             drop_ip_options (IHL > 5), drop_ip_malformed (total length),
+ *             drop_ip_checksum, drop_ip_ttl, drop_ip_fragment,
+ *             drop_not_for_us (destination), drop_ip_malformed (a source no
+ *             host can have: 0/8, 127/8, 224/3, our own address, our
+ *             subnet's network or broadcast address), drop_ip_proto
+ *   ICMP      drop_icmp_malformed (short or bad checksum), drop_icmp_type
+ *   UDP       drop_udp_malformed, drop_udp_checksum, drop_udp_port,
+ *             drop_udp_source
+ *
+ * The one frame consumed without either is an ARP reply from a neighbour: it
+ * did its work by refreshing the cache (arp_learned).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_udp.h>
+
+#include "dataplane/net/net.h"
+
+#define ETH_LEN	 RTE_ETHER_HDR_LEN /* 14 */
+#define VLAN_LEN 4
+#define IP_LEN	 20
+#define UDP_LEN	 8
+#define ICMP_LEN 8
+#define ARP_LEN	 28
+/* Shortest Ethernet frame without its FCS; ARP frames we build are padded to it. */
+#define ETH_MIN_FRAME (RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN)
+
+/* Offsets in an Ethernet header and in an Ethernet/IPv4 ARP packet. */
+#define ETH_DST	  0
+#define ETH_SRC	  6
+#define ETH_TYPE  12
+#define ARP_HTYPE 0
+#define ARP_PTYPE 2
+#define ARP_HLEN  4
+#define ARP_PLEN  5
+#define ARP_OP	  6
+#define ARP_SHA	  8
+#define ARP_SPA	  14
+#define ARP_THA	  18
+#define ARP_TPA	  24
+
+#define TTL_OUT 64
+/* tx_burst calls that may send nothing before a flush gives up on the rest. */
+#define TX_STALLS 4
+
+/* One received frame, as the layers above Ethernet see it. */
+struct frame {
+	struct rte_mbuf *m;
+	uint16_t l2_len;	   /* 14, or 18 with a tag in the frame */
+	uint16_t vlan_tci;	   /* host order; valid if tagged */
+	bool tagged;		   /* a tag in the frame or stripped by the NIC */
+	bool stripped;		   /* the NIC removed the tag (RX VLAN strip) */
+	struct rte_ether_addr src; /* the frame's source MAC */
+};
+
+/* Mixes an address into the index of a power-of-two table (Fibonacci hashing). */
+#define SLOT(ip, slots) \
+	((uint32_t)(rte_be_to_cpu_32(ip) * 2654435761u) >> (32 - __builtin_ctz(slots)))
+
+_Static_assert((WC_ARP_SLOTS & (WC_ARP_SLOTS - 1)) == 0, "WC_ARP_SLOTS: a power of two");
+_Static_assert((WC_BUDGET_SLOTS & (WC_BUDGET_SLOTS - 1)) == 0, "WC_BUDGET_SLOTS: a power of two");
+
+static inline void drop(struct rte_mbuf *m, uint64_t *counter)
+{
+	(*counter)++;
+	rte_pktmbuf_free(m);
+}
+
+static inline uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/*
+ * Bytes [off, off + len) of the frame, contiguous: in the mbuf when they lie
+ * in one segment, else copied into buf. NULL if the frame is shorter.
+ */
+static inline void *frame_get(const struct rte_mbuf *m, uint32_t off, uint32_t len, void *buf)
+{
+	return (void *)(uintptr_t)rte_pktmbuf_read(m, off, len, buf);
+}
+
+/*
+ * The one's complement sum (not complemented) of len bytes at off, across
+ * segments. rte_raw_cksum_mbuf() in DPDK 22.11 truncates a segment's partial
+ * sum to 16 bits before swapping it when the segment starts at an odd
+ * offset, which gives wrong sums for chains with odd-length segments; this
+ * reduces first. Returns false if the frame is shorter than off + len.
+ */
+static bool cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint16_t *out)
+{
+	uint32_t sum = 0, done = 0;
+
+	if (likely(off + len <= m->data_len)) {
+		*out = rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len);
+		return true;
+	}
+	if (off + len > m->pkt_len)
+		return false;
+	for (const struct rte_mbuf *seg = m; seg != NULL && done < len; seg = seg->next) {
+		uint32_t k;
+		uint16_t part;
+
+		if (off >= seg->data_len) {
+			off -= seg->data_len;
+			continue;
+		}
+		k = RTE_MIN(len - done, (uint32_t)seg->data_len - off);
+		part = rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const uint8_t *, off), k);
+		/* A piece starting at an odd byte of the message sums swapped words. */
+		sum += done & 1 ? rte_bswap16(part) : part;
+		done += k;
+		off = 0;
+	}
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	*out = (uint16_t)sum;
+	return done == len;
+}
+
+/* Copy len bytes into the frame at off, across segments. */
+static void chain_write(struct rte_mbuf *m, uint32_t off, const void *src, uint32_t len)
+{
+	const uint8_t *s = src;
+
+	for (struct rte_mbuf *seg = m; seg != NULL && len > 0; seg = seg->next) {
+		uint32_t k;
+
+		if (off >= seg->data_len) {
+			off -= seg->data_len;
+			continue;
+		}
+		k = RTE_MIN(len, (uint32_t)seg->data_len - off);
+		memcpy(rte_pktmbuf_mtod_offset(seg, uint8_t *, off), s, k);
+		s += k;
+		len -= k;
+		off = 0;
+	}
+}
+
+/* Write back a header that frame_get() had to copy out of the frame. */
+static inline void frame_put(struct rte_mbuf *m, uint32_t off, const void *p, uint32_t len,
+			     const void *buf)
+{
+	if (unlikely(p == buf))
+		chain_write(m, off, p, len);
+}
+
+/* Cut the frame to len bytes (len <= pkt_len), freeing segments past the end. */
+static void frame_trim(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_mbuf *seg = m;
+	uint32_t left = len;
+	uint16_t nseg = 1;
+
+	if (likely(m->pkt_len == len))
+		return;
+	while (left > seg->data_len && seg->next != NULL) {
+		left -= seg->data_len;
+		seg = seg->next;
+		nseg++;
+	}
+	seg->data_len = (uint16_t)left;
+	if (seg->next != NULL) {
+		rte_pktmbuf_free(seg->next);
+		seg->next = NULL;
+	}
+	m->nb_segs = nseg;
+	m->pkt_len = len;
+}
+
+/* Set the destination and source MACs of the frame in place. */
+static void frame_set_macs(struct rte_mbuf *m, const struct rte_ether_addr *dst,
+			   const struct rte_ether_addr *src)
+{
+	uint8_t buf[2 * RTE_ETHER_ADDR_LEN];
+	uint8_t *p = frame_get(m, 0, sizeof(buf), buf);
+
+	/* The caller has read the Ethernet header already: never taken. */
+	if (unlikely(p == NULL))
+		return;
+	memcpy(p + ETH_DST, dst, RTE_ETHER_ADDR_LEN);
+	memcpy(p + ETH_SRC, src, RTE_ETHER_ADDR_LEN);
+	frame_put(m, 0, p, sizeof(buf), buf);
+}
+
+static inline bool on_subnet(const struct wc_iface *ifc, uint32_t ip)
+{
+	return ((ip ^ ifc->ip) & ifc->netmask) == 0;
+}
+
+/*
+ * A source address no host can have, or ours: answering it would send a
+ * reply to a broadcast or multicast address, or to ourselves.
+ */
+static inline bool martian(const struct wc_iface *ifc, uint32_t ip)
+{
+	uint32_t first = rte_be_to_cpu_32(ip) >> 24;
+	uint32_t host = ip & ~ifc->netmask;
+
+	if (first == 0 || first == 127 || first >= 224 || ip == ifc->ip)
+		return true;
+	/* /31 and /32 have no network or broadcast address (RFC 3021). */
+	if (rte_be_to_cpu_32(ifc->netmask) >= 0xfffffffeu || !on_subnet(ifc, ip))
+		return false;
+	return host == 0 || host == ~ifc->netmask;
+}
+
+static bool allowed(const struct wc_iface *ifc, uint32_t ip)
+{
+	for (unsigned int i = 0; i < ifc->n_allow && i < WC_ALLOW_MAX; i++)
+		if (((ip ^ ifc->allow[i].addr) & ifc->allow[i].mask) == 0)
+			return true;
+	return false;
+}
+
+/* ---- transmit ---------------------------------------------------------- */
+
+uint16_t wc_net_tx_flush(struct wc_net *n)
+{
+	uint16_t count = n->ntx, sent = 0;
+	unsigned int stalls = 0;
+	uint64_t bytes = 0;
+
+	if (count == 0)
+		return 0;
+	/*
+	 * Sum before sending: once the port has an mbuf it may free it (a
+	 * ring port's peer may even be reading it on another thread).
+	 */
+	for (uint16_t i = 0; i < count; i++)
+		bytes += n->tx[i]->pkt_len;
+	while (sent < count) {
+		uint16_t k = rte_eth_tx_burst(n->ifc->port_id, n->queue, n->tx + sent,
+					      (uint16_t)(count - sent));
+
+		sent = (uint16_t)(sent + k);
+		if (k == 0 && ++stalls == TX_STALLS)
+			break;
+	}
+	if (sent < count) {
+		for (uint16_t i = sent; i < count; i++)
+			bytes -= n->tx[i]->pkt_len;
+		rte_pktmbuf_free_bulk(n->tx + sent, (unsigned int)(count - sent));
+		n->st->tx_dropped += (uint64_t)(count - sent);
+	}
+	n->st->tx_packets += sent;
+	n->st->tx_bytes += bytes;
+	n->ntx = 0;
+	return sent;
+}
+
+void wc_net_tx(struct wc_net *n, struct rte_mbuf *m)
+{
+	n->tx[n->ntx++] = m;
+	if (n->ntx >= WC_TX_MAX)
+		wc_net_tx_flush(n);
+}
+
+/*
+ * Put an 802.1Q tag back into a frame whose tag the NIC stripped. Unlike
+ * rte_vlan_insert() this copes with a first segment shorter than the MACs.
+ */
+static int frame_insert_tag(struct rte_mbuf *m, uint16_t tci)
+{
+	uint8_t buf[2 * RTE_ETHER_ADDR_LEN], macs[2 * RTE_ETHER_ADDR_LEN], tag[VLAN_LEN];
+	const uint8_t *p;
+
+	if (rte_pktmbuf_prepend(m, VLAN_LEN) == NULL)
+		return -ENOSPC;
+	p = frame_get(m, VLAN_LEN, sizeof(macs), buf);
+	if (p == NULL)
+		return -EINVAL;
+	memcpy(macs, p, sizeof(macs));
+	chain_write(m, 0, macs, sizeof(macs));
+	put_be16(tag, RTE_ETHER_TYPE_VLAN);
+	put_be16(tag + 2, tci);
+	chain_write(m, sizeof(macs), tag, sizeof(tag));
+	m->l2_len += VLAN_LEN;
+	return 0;
+}
+
+/*
+ * Queue a reply built in place in a received frame: TX offload flags and
+ * lengths set, and a tag the NIC stripped on receive put back (by the NIC if
+ * it can, else in the frame).
+ */
+static void tx_reply(struct wc_net *n, const struct frame *f, uint64_t ol_flags, uint16_t l3_len)
+{
+	struct rte_mbuf *m = f->m;
+
+	m->ol_flags = 0;
+	m->l2_len = f->l2_len;
+	m->l3_len = l3_len;
+	if (unlikely(f->stripped)) {
+		m->vlan_tci = f->vlan_tci;
+		if (n->ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_VLAN_INSERT) {
+			ol_flags |= RTE_MBUF_F_TX_VLAN;
+		} else if (frame_insert_tag(m, f->vlan_tci) != 0) {
+			drop(m, &n->st->tx_dropped);
+			return;
+		}
+	}
+	m->ol_flags = ol_flags;
+	wc_net_tx(n, m);
+}
+
+/* ---- ARP --------------------------------------------------------------- */
+
+static void arp_learn(struct wc_net *n, uint32_t ip, const struct rte_ether_addr *mac, bool by_arp)
+{
+	struct wc_arp_entry *e = &n->arp[SLOT(ip, WC_ARP_SLOTS)];
+
+	/* Only neighbours we could answer, and only unicast addresses. */
+	if (!on_subnet(n->ifc, ip) || martian(n->ifc, ip) || !rte_is_valid_assigned_ether_addr(mac))
+		return;
+	/* A colliding address simply takes the slot over: the cache is a hint. */
+	if (e->ip != ip || !rte_is_same_ether_addr(&e->mac, mac)) {
+		e->ip = ip;
+		e->mac = *mac;
+		n->st->arp_learned++;
+	} else if (by_arp) {
+		n->st->arp_learned++;
+	}
+	e->seen_tsc = n->now_tsc;
+}
+
+bool wc_arp_lookup(const struct wc_net *n, uint32_t ip, struct rte_ether_addr *mac)
+{
+	const struct wc_arp_entry *e = &n->arp[SLOT(ip, WC_ARP_SLOTS)];
+
+	if (ip == 0 || e->ip != ip)
+		return false;
+	*mac = e->mac;
+	return true;
+}
+
+/* Pad a frame we built or shortened to the Ethernet minimum, with zeros. */
+static void pad_min(struct rte_mbuf *m)
+{
+	uint32_t len = m->pkt_len;
+	char *p;
+
+	if (len >= ETH_MIN_FRAME)
+		return;
+	p = rte_pktmbuf_append(m, (uint16_t)(ETH_MIN_FRAME - len));
+	/* No tailroom: send it short; most NICs pad on their own. */
+	if (p != NULL)
+		memset(p, 0, ETH_MIN_FRAME - len);
+}
+
+static void arp_input(struct wc_net *n, const struct frame *f)
+{
+	const struct wc_iface *ifc = n->ifc;
+	struct rte_mbuf *m = f->m;
+	struct rte_ether_addr sha;
+	uint8_t buf[ARP_LEN];
+	uint32_t sip, tip;
+	uint16_t op;
+	uint8_t *a;
+
+	a = frame_get(m, f->l2_len, ARP_LEN, buf);
+	if (unlikely(a == NULL)) {
+		drop(m, &n->st->drop_runt);
+		return;
+	}
+	op = get_be16(a + ARP_OP);
+	memcpy(&sha, a + ARP_SHA, sizeof(sha));
+	if (get_be16(a + ARP_HTYPE) != RTE_ARP_HRD_ETHER ||
+	    get_be16(a + ARP_PTYPE) != RTE_ETHER_TYPE_IPV4 || a[ARP_HLEN] != RTE_ETHER_ADDR_LEN ||
+	    a[ARP_PLEN] != 4 || (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY) ||
+	    !rte_is_valid_assigned_ether_addr(&sha)) {
+		drop(m, &n->st->drop_arp_malformed);
+		return;
+	}
+	memcpy(&sip, a + ARP_SPA, 4);
+	memcpy(&tip, a + ARP_TPA, 4);
+	/* Our own announcement, looped back by a switch or a bridge. */
+	if (rte_is_same_ether_addr(&sha, &ifc->mac)) {
+		drop(m, &n->st->drop_not_for_us);
+		return;
+	}
+	/* Requests teach us too: the asker will talk to us next (RFC 826). */
+	arp_learn(n, sip, &sha, true);
+	if (op != RTE_ARP_OP_REQUEST || tip != ifc->ip) {
+		/* A reply has done its work once learned; count only what taught nothing. */
+		if (op == RTE_ARP_OP_REPLY && on_subnet(ifc, sip) && !martian(ifc, sip)) {
+			rte_pktmbuf_free(m);
+			return;
+		}
+		drop(m, &n->st->drop_not_for_us);
+		return;
+	}
+
+	/* The request becomes the reply (RFC 826), answered to its sender. */
+	put_be16(a + ARP_OP, RTE_ARP_OP_REPLY);
+	memcpy(a + ARP_THA, &sha, RTE_ETHER_ADDR_LEN);
+	memcpy(a + ARP_TPA, &sip, 4);
+	memcpy(a + ARP_SHA, &ifc->mac, RTE_ETHER_ADDR_LEN);
+	memcpy(a + ARP_SPA, &ifc->ip, 4);
+	frame_put(m, f->l2_len, a, ARP_LEN, buf);
+	frame_set_macs(m, &sha, &ifc->mac);
+	frame_trim(m, (uint32_t)f->l2_len + ARP_LEN);
+	pad_min(m);
+	n->st->arp_requests_answered++;
+	tx_reply(n, f, 0, 0);
+}
+
+int wc_net_garp(struct wc_net *n)
+{
+	const struct wc_iface *ifc = n->ifc;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(n->pool);
+	uint8_t *p, *a;
+
+	if (m == NULL)
+		return -ENOMEM;
+	p = (uint8_t *)rte_pktmbuf_append(m, ETH_MIN_FRAME);
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return -ENOMEM;
+	}
+	memset(p, 0, ETH_MIN_FRAME);
+	memset(p + ETH_DST, 0xff, RTE_ETHER_ADDR_LEN);
+	memcpy(p + ETH_SRC, &ifc->mac, RTE_ETHER_ADDR_LEN);
+	put_be16(p + ETH_TYPE, RTE_ETHER_TYPE_ARP);
+	/* Request form, sender = target = our address (RFC 5227 announcement). */
+	a = p + ETH_LEN;
+	put_be16(a + ARP_HTYPE, RTE_ARP_HRD_ETHER);
+	put_be16(a + ARP_PTYPE, RTE_ETHER_TYPE_IPV4);
+	a[ARP_HLEN] = RTE_ETHER_ADDR_LEN;
+	a[ARP_PLEN] = 4;
+	put_be16(a + ARP_OP, RTE_ARP_OP_REQUEST);
+	memcpy(a + ARP_SHA, &ifc->mac, RTE_ETHER_ADDR_LEN);
+	memcpy(a + ARP_SPA, &ifc->ip, 4);
+	memcpy(a + ARP_TPA, &ifc->ip, 4);
+	m->ol_flags = 0;
+	m->l2_len = ETH_LEN;
+	wc_net_tx(n, m);
+	return 0;
+}
+
+/* ---- ICMP -------------------------------------------------------------- */
+
+static void icmp_input(struct wc_net *n, const struct frame *f, struct rte_ipv4_hdr *ip,
+		       void *ipbuf)
+{
+	const struct wc_iface *ifc = n->ifc;
+	struct rte_mbuf *m = f->m;
+	uint32_t off = (uint32_t)f->l2_len + IP_LEN;
+	uint32_t len = rte_be_to_cpu_16(ip->total_length) - IP_LEN;
+	uint64_t ol = 0;
+	uint8_t buf[4];
+	uint8_t *ic;
+	uint16_t sum;
+	uint32_t addr;
+
+	if (len < ICMP_LEN || !cksum_chain(m, off, len, &sum) || sum != 0xffff) {
+		drop(m, &n->st->drop_icmp_malformed);
+		return;
+	}
+	ic = frame_get(m, off, sizeof(buf), buf);
+	if (ic == NULL || ic[0] != RTE_IP_ICMP_ECHO_REQUEST || ic[1] != 0) {
+		drop(m, &n->st->drop_icmp_type);
+		return;
+	}
+
+	/* Echo reply in place: same identifier, sequence and data (RFC 792). */
+	ic[0] = RTE_IP_ICMP_ECHO_REPLY;
+	ic[2] = 0;
+	ic[3] = 0;
+	frame_put(m, off, ic, sizeof(buf), buf);
+	cksum_chain(m, off, len, &sum);
+	sum = (uint16_t)~sum;
+	memcpy(ic + 2, &sum, 2);
+	frame_put(m, off, ic, sizeof(buf), buf);
+
+	addr = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = addr;
+	ip->time_to_live = TTL_OUT;
+	ip->hdr_checksum = 0;
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		ol = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	frame_put(m, f->l2_len, ip, IP_LEN, ipbuf);
+	frame_set_macs(m, &f->src, &ifc->mac);
+	n->st->icmp_echo_replies++;
+	tx_reply(n, f, ol, IP_LEN);
+}
+
+/* ---- UDP --------------------------------------------------------------- */
+
+/* Deliver a payload that spans segments from a contiguous copy. */
+static __rte_noinline void udp_deliver_copy(struct wc_net *n, unsigned int app,
+					    const struct wc_udp_peer *peer,
+					    const struct rte_mbuf *m, uint32_t off, uint16_t len)
+{
+	uint8_t copy[UINT16_MAX];
+	const uint8_t *p = rte_pktmbuf_read(m, off, len, copy);
+
+	n->ifc->apps[app].input(n->app_arg[app], n, peer, p, len);
+}
+
+static void udp_input(struct wc_net *n, const struct frame *f, const struct rte_ipv4_hdr *ip)
+{
+	static const uint8_t empty[1];
+	const struct wc_iface *ifc = n->ifc;
+	struct rte_mbuf *m = f->m;
+	uint32_t off = (uint32_t)f->l2_len + IP_LEN;
+	uint32_t len = rte_be_to_cpu_16(ip->total_length) - IP_LEN;
+	struct wc_udp_peer peer;
+	const struct rte_udp_hdr *uh;
+	struct rte_udp_hdr buf;
+	unsigned int app;
+	uint16_t plen;
+
+	uh = len >= UDP_LEN ? frame_get(m, off, UDP_LEN, &buf) : NULL;
+	/* Strict: a UDP length shorter than the IP payload is as suspect as a longer one. */
+	if (uh == NULL || rte_be_to_cpu_16(uh->dgram_len) != len) {
+		drop(m, &n->st->drop_udp_malformed);
+		return;
+	}
+	if (uh->dgram_cksum != 0) {
+		uint64_t rx = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		bool bad;
+
+		/* NONE: the NIC or host verified the data; the field may be partial. */
+		if (rx == RTE_MBUF_F_RX_L4_CKSUM_GOOD || rx == RTE_MBUF_F_RX_L4_CKSUM_NONE) {
+			bad = false;
+		} else if (rx == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+			bad = true;
+		} else {
+			uint16_t raw;
+			uint32_t sum;
+
+			cksum_chain(m, off, len, &raw);
+			sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
+			sum = (sum & 0xffff) + (sum >> 16);
+			bad = sum != 0xffff;
+		}
+		if (bad) {
+			drop(m, &n->st->drop_udp_checksum);
+			return;
+		}
+	}
+	for (app = 0; app < ifc->n_apps && app < WC_UDP_APPS; app++)
+		if (ifc->apps[app].port == uh->dst_port)
+			break;
+	if (app == ifc->n_apps || app == WC_UDP_APPS) {
+		drop(m, &n->st->drop_udp_port);
+		return;
+	}
+
+	peer.mac = f->src;
+	peer.ip = ip->src_addr;
+	peer.port = uh->src_port;
+	peer.vlan_tci = f->tagged ? f->vlan_tci : 0;
+	peer.local_port = uh->dst_port;
+	peer.open = false;
+	if (!on_subnet(ifc, peer.ip) && !allowed(ifc, peer.ip)) {
+		if (!ifc->udp_open) {
+			drop(m, &n->st->drop_udp_source);
+			return;
+		}
+		/* Served, but its replies are charged to wc_udp_budget_take(). */
+		peer.open = true;
+	}
+
+	n->st->udp_datagrams++;
+	off += UDP_LEN;
+	plen = (uint16_t)(len - UDP_LEN);
+	if (plen == 0)
+		ifc->apps[app].input(n->app_arg[app], n, &peer, empty, 0);
+	else if (likely(off + plen <= m->data_len))
+		ifc->apps[app].input(n->app_arg[app], n, &peer,
+				     rte_pktmbuf_mtod_offset(m, const uint8_t *, off), plen);
+	else
+		udp_deliver_copy(n, app, &peer, m, off, plen);
+	rte_pktmbuf_free(m);
+}
+
+struct rte_mbuf *wc_udp_alloc(struct wc_net *n)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(n->pool);
+
+	if (m != NULL && unlikely(rte_pktmbuf_headroom(m) < WC_UDP_HDR_ROOM)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mbuf *m)
+{
+	const struct wc_iface *ifc = n->ifc;
+	uint32_t plen = m->pkt_len;
+	uint16_t l2 = peer->vlan_tci != 0 ? ETH_LEN + VLAN_LEN : ETH_LEN;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *uh;
+	uint64_t ol = 0;
+	uint8_t *p;
+
+	/*
+	 * An oversized payload or a missing headroom is the application's bug,
+	 * not a client's: count the frame where it was lost, as not sent.
+	 */
+	p = plen <= UINT16_MAX - IP_LEN - UDP_LEN
+		    ? (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)(l2 + IP_LEN + UDP_LEN))
+		    : NULL;
+	if (unlikely(p == NULL)) {
+		drop(m, &n->st->tx_dropped);
+		return;
+	}
+	memcpy(p + ETH_DST, &peer->mac, RTE_ETHER_ADDR_LEN);
+	memcpy(p + ETH_SRC, &ifc->mac, RTE_ETHER_ADDR_LEN);
+	if (peer->vlan_tci != 0) {
+		put_be16(p + ETH_TYPE, RTE_ETHER_TYPE_VLAN);
+		put_be16(p + ETH_LEN, peer->vlan_tci);
+		put_be16(p + ETH_LEN + 2, RTE_ETHER_TYPE_IPV4);
+	} else {
+		put_be16(p + ETH_TYPE, RTE_ETHER_TYPE_IPV4);
+	}
+
+	ip = (struct rte_ipv4_hdr *)(p + l2);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + plen));
+	/* Per lcore; the queue spreads the lcores' sequences apart. */
+	ip->packet_id = rte_cpu_to_be_16((uint16_t)(n->ip_id++ + n->queue * 4099u));
+	ip->fragment_offset = 0; /* DF clear: a router may fragment a large reply */
+	ip->time_to_live = TTL_OUT;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = ifc->ip;
+	ip->dst_addr = peer->ip;
+
+	uh = (struct rte_udp_hdr *)(ip + 1);
+	uh->src_port = peer->local_port;
+	uh->dst_port = peer->port;
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + plen));
+	uh->dgram_cksum = 0;
+
+	m->l2_len = l2;
+	m->l3_len = IP_LEN;
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, ol);
+	} else if (m->nb_segs == 1) {
+		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+	} else {
+		uint16_t raw;
+		uint32_t sum;
+
+		cksum_chain(m, (uint32_t)l2 + IP_LEN, UDP_LEN + plen, &raw);
+		sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (uint16_t)~sum;
+		uh->dgram_cksum = sum == 0 ? 0xffff : (uint16_t)sum; /* RFC 768 */
+	}
+	m->ol_flags = ol;
+	wc_net_tx(n, m);
+}
+
+/*
+ * A token bucket per source, in a direct-mapped table. A source whose slot
+ * another source holds takes the slot over together with its remaining
+ * tokens: forgetting them would let an attacker who alternates two colliding
+ * spoofed sources reset the victim's budget at will, while sharing only
+ * makes two unlucky legitimate sources split one budget.
+ */
+bool wc_udp_budget_take(struct wc_net *n, const struct wc_udp_peer *peer, uint32_t bytes)
+{
+	struct wc_budget *b;
+	uint64_t cap, hz, now;
+
+	if (!peer->open)
+		return true;
+	b = &n->budget[SLOT(peer->ip, WC_BUDGET_SLOTS)];
+	cap = n->ifc->udp_open_budget;
+	hz = n->tsc_hz != 0 ? n->tsc_hz : rte_get_tsc_hz();
+	now = n->now_tsc;
+	if (b->ip == 0 && b->refill_tsc == 0) {
+		/* Never used: a full second's burst. */
+		b->tokens = (uint32_t)cap;
+		b->refill_tsc = now;
+	} else if (now > b->refill_tsc) {
+		uint64_t elapsed = now - b->refill_tsc;
+		uint64_t add =
+			elapsed >= hz ? cap : (uint64_t)((unsigned __int128)elapsed * cap / hz);
+
+		if (add > 0 && b->tokens + add >= cap) {
+			b->tokens = (uint32_t)cap;
+			b->refill_tsc = now;
+		} else if (add > 0) {
+			/* Advance by the time those tokens took, keeping the remainder. */
+			b->tokens += (uint32_t)add;
+			b->refill_tsc += (uint64_t)((unsigned __int128)add * hz / cap);
+		}
+	}
+	b->ip = peer->ip;
+	if (b->tokens < bytes)
+		return false;
+	b->tokens -= bytes;
+	return true;
+}
+
+/* ---- IPv4 -------------------------------------------------------------- */
+
+static void ipv4_input(struct wc_net *n, const struct frame *f)
+{
+	const struct wc_iface *ifc = n->ifc;
+	struct rte_mbuf *m = f->m;
+	struct rte_ipv4_hdr buf, *ip;
+	uint64_t rx;
+	uint16_t tot;
+
+	ip = frame_get(m, f->l2_len, IP_LEN, &buf);
+	if (unlikely(ip == NULL)) {
+		drop(m, &n->st->drop_runt);
+		return;
+	}
+	if (unlikely((ip->version_ihl & 0xf0) != 0x40 ||
+		     (ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) < RTE_IPV4_MIN_IHL)) {
+		drop(m, &n->st->drop_ip_malformed);
+		return;
+	}
+	if (unlikely((ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) != RTE_IPV4_MIN_IHL)) {
+		drop(m, &n->st->drop_ip_options);
+		return;
+	}
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(tot < IP_LEN || tot > m->pkt_len - f->l2_len)) {
+		drop(m, &n->st->drop_ip_malformed);
+		return;
+	}
+	rx = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	if (unlikely(rx == RTE_MBUF_F_RX_IP_CKSUM_BAD || (rx == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN &&
+							  rte_raw_cksum(ip, IP_LEN) != 0xffff))) {
+		drop(m, &n->st->drop_ip_checksum);
+		return;
+	}
+	if (unlikely(ip->time_to_live == 0)) {
+		drop(m, &n->st->drop_ip_ttl);
+		return;
+	}
+	if (unlikely(ip->fragment_offset &
+		     rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
+		drop(m, &n->st->drop_ip_fragment);
+		return;
+	}
+	if (ip->dst_addr != ifc->ip) {
+		drop(m, &n->st->drop_not_for_us);
+		return;
+	}
+	if (unlikely(martian(ifc, ip->src_addr))) {
+		drop(m, &n->st->drop_ip_malformed);
+		return;
+	}
+	arp_learn(n, ip->src_addr, &f->src, false);
+	/* Ethernet pads short frames; the padding is not ours to echo. */
+	frame_trim(m, (uint32_t)f->l2_len + tot);
+
+	switch (ip->next_proto_id) {
+	case IPPROTO_UDP:
+		udp_input(n, f, ip);
+		break;
+	case IPPROTO_ICMP:
+		icmp_input(n, f, ip, &buf);
+		break;
+	default:
+		drop(m, &n->st->drop_ip_proto);
+		break;
+	}
+}
+
+/* ---- Ethernet ---------------------------------------------------------- */
+
+static void eth_input(struct wc_net *n, struct rte_mbuf *m)
+{
+	static const uint8_t bcast[RTE_ETHER_ADDR_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint8_t buf[ETH_LEN], vbuf[VLAN_LEN];
+	const uint8_t *eh, *vh;
+	struct frame f;
+	uint16_t type;
+
+	eh = frame_get(m, 0, ETH_LEN, buf);
+	if (unlikely(eh == NULL)) {
+		drop(m, &n->st->drop_runt);
+		return;
+	}
+	if (unlikely(memcmp(eh + ETH_DST, &n->ifc->mac, RTE_ETHER_ADDR_LEN) != 0) &&
+	    memcmp(eh + ETH_DST, bcast, RTE_ETHER_ADDR_LEN) != 0) {
+		drop(m, &n->st->drop_not_for_us);
+		return;
+	}
+	f.m = m;
+	f.l2_len = ETH_LEN;
+	f.vlan_tci = 0;
+	f.tagged = false;
+	f.stripped = false;
+	memcpy(&f.src, eh + ETH_SRC, RTE_ETHER_ADDR_LEN);
+	type = get_be16(eh + ETH_TYPE);
+	if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) {
+		f.tagged = true;
+		f.stripped = true;
+		f.vlan_tci = m->vlan_tci;
+	}
+	if (type == RTE_ETHER_TYPE_VLAN) {
+		vh = frame_get(m, ETH_LEN, VLAN_LEN, vbuf);
+		if (unlikely(vh == NULL)) {
+			drop(m, &n->st->drop_runt);
+			return;
+		}
+		/* One tag: the NIC's stripped one counts, and QinQ is not served. */
+		if (unlikely(f.stripped)) {
+			drop(m, &n->st->drop_ethertype);
+			return;
+		}
+		f.tagged = true;
+		f.vlan_tci = get_be16(vh);
+		f.l2_len = ETH_LEN + VLAN_LEN;
+		type = get_be16(vh + 2);
+	}
+	switch (type) {
+	case RTE_ETHER_TYPE_IPV4:
+		ipv4_input(n, &f);
+		break;
+	case RTE_ETHER_TYPE_ARP:
+		arp_input(n, &f);
+		break;
+	default:
+		drop(m, &n->st->drop_ethertype);
+		break;
+	}
+}
+
+void wc_net_input(struct wc_net *n, struct rte_mbuf **pkts, uint16_t count)
+{
+	for (uint16_t i = 0; i < count; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (i + 1 < count)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		n->st->rx_packets++;
+		n->st->rx_bytes += m->pkt_len;
+		eth_input(n, m);
+	}
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* Parse 1..max decimal digits without a leading zero; returns the end or NULL. */
+static const char *parse_dec(const char *s, unsigned int max_digits, unsigned int *out)
+{
+	unsigned int v = 0, d = 0;
+
+	while (*s >= '0' && *s <= '9') {
+		if (++d > max_digits || (d == 2 && v == 0))
+			return NULL;
+		v = v * 10 + (unsigned int)(*s - '0');
+		s++;
+	}
+	if (d == 0)
+		return NULL;
+	*out = v;
+	return s;
+}
+
+/*
+ * The address keeps its host bits ("10.200.0.1/24" is how an interface's
+ * address and subnet are written); matching applies the mask.
+ */
+int wc_cidr_parse(const char *s, struct wc_cidr *out)
+{
+	uint32_t addr = 0;
+	unsigned int v, prefix = 32;
+
+	if (s == NULL || out == NULL)
+		return -EINVAL;
+	for (int i = 0; i < 4; i++) {
+		s = parse_dec(s, 3, &v);
+		if (s == NULL || v > 255)
+			return -EINVAL;
+		addr = addr << 8 | v;
+		if (i < 3 && *s++ != '.')
+			return -EINVAL;
+	}
+	if (*s == '/') {
+		s = parse_dec(s + 1, 2, &prefix);
+		if (s == NULL || prefix > 32)
+			return -EINVAL;
+	}
+	if (*s != '\0')
+		return -EINVAL;
+	out->addr = rte_cpu_to_be_32(addr);
+	out->mask = rte_cpu_to_be_32(prefix == 0 ? 0 : UINT32_MAX << (32 - prefix));
+	return 0;
+}
