@@ -106,19 +106,37 @@ struct wc_net {
 /**
  * Handle a burst of received frames; every mbuf is consumed (freed, or reused
  * for a reply). Replies are queued on n->tx and sent by wc_net_tx_flush().
+ * Frames may be segmented. Each frame neither answered nor delivered counts
+ * in exactly one drop_* counter of n->st. UDP applications run inside this
+ * call. Only the lcore that owns @p n may call it.
  */
 void wc_net_input(struct wc_net *n, struct rte_mbuf **pkts, uint16_t count);
 
-/** Transmit everything queued. @return packets handed to the port. */
+/**
+ * Transmit everything queued, retrying while the port takes frames; what it
+ * will not take is freed and counted in tx_dropped. Owner lcore only.
+ * @return packets handed to the port.
+ */
 uint16_t wc_net_tx_flush(struct wc_net *n);
 
-/** Queue one ready frame for transmission (flushes when the queue is full). */
+/**
+ * Queue one ready frame for transmission (flushes when the queue is full).
+ * Consumes @p m. Owner lcore only.
+ */
 void wc_net_tx(struct wc_net *n, struct rte_mbuf *m);
 
-/** Queue a gratuitous ARP announcing our address. @return 0 or -ENOMEM. */
+/**
+ * Queue a gratuitous ARP announcing our address (request form, sender and
+ * target both our address, to broadcast, untagged). Owner lcore only.
+ * @return 0, or -ENOMEM if no mbuf is free.
+ */
 int wc_net_garp(struct wc_net *n);
 
-/** Look up the ARP cache. @return true and *mac if known. */
+/**
+ * Look up this lcore's ARP cache (learned from ARP and from IPv4 traffic of
+ * on-subnet neighbours; direct-mapped, so a colliding neighbour evicts).
+ * @return true and *mac if known.
+ */
 bool wc_arp_lookup(const struct wc_net *n, uint32_t ip, struct rte_ether_addr *mac);
 
 /**
@@ -128,19 +146,34 @@ bool wc_arp_lookup(const struct wc_net *n, uint32_t ip, struct rte_ether_addr *m
 struct rte_mbuf *wc_udp_alloc(struct wc_net *n);
 
 /**
- * Prepend UDP/IPv4/Ethernet headers to the payload in @p m (one segment),
- * fill checksums (offloaded where the port can), and queue it. Consumes m.
+ * Prepend UDP/IPv4(/802.1Q)/Ethernet headers to the payload in @p m (a chain
+ * is accepted; headers go in the first segment's headroom), addressed to
+ * @p peer, fill checksums (offloaded where the port can), and queue it.
+ * Consumes m; a payload over 65507 bytes or a missing headroom is counted in
+ * tx_dropped. Owner lcore only.
  */
 void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mbuf *m);
 
 /**
  * Charge @p bytes of reply to an open (non-allowlisted) source's per-second
- * budget. Always true for sources that are not open.
+ * budget: a token bucket refilled at ifc->udp_open_budget bytes/s, holding
+ * at most one second's worth (a budget of 0 answers nothing). Buckets are
+ * direct-mapped by source address; a source landing on a slot another holds
+ * takes it over with the tokens left in it, so alternating spoofed sources
+ * cannot refill each other. Always true for sources that are not open.
+ * Charges nothing on failure; counting drop_udp_reply_cap is the caller's.
+ * Owner lcore only.
  * @return false if the budget is exhausted: the caller drops the reply.
  */
 bool wc_udp_budget_take(struct wc_net *n, const struct wc_udp_peer *peer, uint32_t bytes);
 
-/** Parse "A.B.C.D/N" (or "A.B.C.D" = /32). @return 0 or -EINVAL. */
+/**
+ * Parse "A.B.C.D/N" (or "A.B.C.D" = /32) strictly: decimal octets 0-255
+ * without leading zeros, N 0-32, nothing else. The address keeps its host
+ * bits ("10.200.0.1/24" names an interface address and its subnet); users
+ * match under the mask. Thread-safe.
+ * @return 0, or -EINVAL (out untouched).
+ */
 int wc_cidr_parse(const char *s, struct wc_cidr *out);
 
 #endif /* WC_NET_H */

@@ -1260,6 +1260,14 @@ static void test_budget(void **state)
 	net->now_tsc += net->tsc_hz / 1000 * 5;
 	assert_true(wc_udp_budget_take(net, &b, 5));
 	assert_false(wc_udp_budget_take(net, &a, 1));
+
+	/* A budget of zero answers nothing, however long the source waits. */
+	ifc.udp_open_budget = 0;
+	memset(net->budget, 0, sizeof(net->budget));
+	assert_false(wc_udp_budget_take(net, &a, 1));
+	net->now_tsc += 100 * net->tsc_hz;
+	assert_false(wc_udp_budget_take(net, &a, 1));
+	assert_true(wc_udp_budget_take(net, &a, 0));
 }
 
 static void test_tx_offload(void **state)
