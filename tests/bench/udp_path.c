@@ -38,7 +38,7 @@ static size_t request(char *buf, size_t cap, const char *op, unsigned int k, uin
 		n += snprintf(buf + n, cap - (size_t)n, "get key:%012u\r\n", k);
 	else
 		n += snprintf(buf + n, cap - (size_t)n,
-			      "set key:%012u 0 0 32\r\nvalue-of-%012u-padding-\r\n", k, k);
+			      "set key:%012u 0 0 32\r\nvalue-of-%012u-padding-xx\r\n", k, k);
 	return (size_t)n;
 }
 
@@ -100,6 +100,11 @@ int main(int argc, char **argv)
 			"replies sent\n",
 			op, (unsigned long long)done, (unsigned long long)want,
 			(unsigned long long)(st->tx_packets - tx0));
+#define WC_DUMP(name, desc) \
+	if (st->name != 0)  \
+		fprintf(stderr, "  %s %llu\n", #name, (unsigned long long)st->name);
+		WC_LCORE_STATS(WC_DUMP)
+#undef WC_DUMP
 		return 1;
 	}
 	printf("udp_path: %s: %llu requests ok\n", op, (unsigned long long)want);

@@ -21,7 +21,7 @@ int wc_fixture_start(struct wc_fixture *f, const char *name)
 	memset(f, 0, sizeof(*f));
 	snprintf(prefix, sizeof(prefix), "--file-prefix=wcf_%s_%d", name, (int)getpid());
 	char *argv[] = { (char *)name,		"--no-huge",   "-m", "512", "--no-pci",
-			 "--no-telemetry",	"--in-memory", "-l", "0",   "--vdev=net_null0",
+			 "--no-telemetry",	"--no-shconf", "-l", "0",   "--vdev=net_null0",
 			 "--log-level=*:error", prefix,	       NULL };
 	rc = rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
 	if (rc < 0)
