@@ -161,10 +161,18 @@ uint64_t wc_store_hash(const void *key, size_t klen)
 	return XXH3_64bits(key, klen);
 }
 
-/* The index key already is a good hash; rte_hash only needs 32 bits of it. */
+/*
+ * The 32-bit signature rte_hash files an index key under: its low bits pick
+ * the primary bucket, bits 16..31 (the short signature) are XORed in to
+ * pick the alternative one. Multiply-shift spreads any 64-bit input, XXH3's
+ * or one a caller made up. Bit 16 is forced on so that the two buckets of a
+ * key never coincide: with equal buckets rte_hash 22.11 can add an update of
+ * an existing key as a second entry once the bucket is crowded (a randomized
+ * test here found it; the cost is one bit of the short signature).
+ */
 static inline uint32_t idx_sig(uint64_t d)
 {
-	return (uint32_t)(d ^ (d >> 32));
+	return (uint32_t)((d * 0x9e3779b97f4a7c15ULL) >> 32) | 0x10000u;
 }
 
 static uint32_t idx_hash_func(const void *key, uint32_t len, uint32_t init)
@@ -359,8 +367,11 @@ static uint64_t idx_key_of(const struct wc_store *s, const struct wc_item *it)
 	void *kp = NULL;
 	uint64_t d = 0;
 
+	/* Cannot fail for a linked item; wc_store_check() verifies it. */
 	if (rte_hash_get_key_with_position(s->idx, (int32_t)it->hpos, &kp) == 0)
 		memcpy(&d, kp, sizeof(d));
+	else
+		RTE_ASSERT(0);
 	return d;
 }
 

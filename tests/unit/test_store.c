@@ -828,6 +828,7 @@ static void test_reserve(void **st)
 
 #define NKEYS	       300
 #define MODEL_MAX_ITEM 180 /* appends run into it */
+#define MODEL_KEYS_MAX 4000
 
 struct model_ent {
 	bool present;
@@ -888,16 +889,23 @@ static void rand_val(char *v, uint32_t *vlen)
 		v[i] = (char)('a' + rnd() % 26);
 }
 
-static void model_run(uint64_t seed, bool collide)
+/*
+ * Random operations against the store and a plain array. With @p mem small
+ * the store evicts: then a key may vanish from the store (never appear, never
+ * change), and the model forgets it before the operation is compared.
+ */
+static void model_run(uint64_t seed, bool collide, size_t mem, int nkeys, int ops)
 {
-	struct wc_store *s = mk(32u << 20, MODEL_MAX_ITEM, 0, false);
-	static struct model_ent m[NKEYS];
+	struct wc_store *s = mk(mem, MODEL_MAX_ITEM, 0, false);
+	static struct model_ent m[MODEL_KEYS_MAX];
+	bool evicting = mem < (1u << 20);
 	uint32_t now = T0;
 
-	rng_state = seed;
+	assert_true(nkeys <= MODEL_KEYS_MAX);
 	memset(m, 0, sizeof(m));
-	for (int op = 0; op < 40000; op++) {
-		int ki = (int)(rnd() % NKEYS);
+	rng_state = seed;
+	for (int op = 0; op < ops; op++) {
+		int ki = (int)(rnd() % (uint64_t)nkeys);
 		struct model_ent *e = &m[ki];
 		char k[16], v[64];
 		uint32_t vlen, flags = (uint32_t)rnd(), exptime = 0;
@@ -914,9 +922,17 @@ static void model_run(uint64_t seed, bool collide)
 		if (rnd() % 50 == 0) {
 			now += (uint32_t)(rnd() % 3);
 			wc_store_tick(s, now);
-			for (int i = 0; i < NKEYS; i++)
+			for (int i = 0; i < nkeys; i++)
 				if (m[i].present && m[i].exptime != 0 && m[i].exptime <= now)
 					m[i].present = false;
+		}
+		if (evicting) {
+			struct wc_item *it = wc_store_lookup(s, k, strlen(k), h);
+
+			if (it == NULL)
+				e->present = false;
+			else
+				assert_true(e->present && wc_item_cas(it) == e->cas);
 		}
 		if (rnd() % 8 == 0)
 			exptime = now + 1 + (uint32_t)(rnd() % 4);
@@ -1055,13 +1071,15 @@ static void model_run(uint64_t seed, bool collide)
 	}
 	/* final sweep and counters */
 	uint64_t n = 0, bytes = 0;
-	for (int i = 0; i < NKEYS; i++) {
+	for (int i = 0; i < nkeys; i++) {
 		char k[16];
 		uint64_t h;
 
 		snprintf(k, sizeof(k), "key%d", i);
 		h = collide ? (uint64_t)(i / 4) * 0x10001 : H(k);
 		struct wc_item *it = wc_store_lookup(s, k, strlen(k), h);
+		if (evicting && it == NULL)
+			m[i].present = false;
 		assert_true((it != NULL) == m[i].present);
 		if (it != NULL) {
 			n++;
@@ -1070,7 +1088,10 @@ static void model_run(uint64_t seed, bool collide)
 	}
 	assert_int_equal(wc_store_stats(s)->curr_items, n);
 	assert_int_equal(wc_store_stats(s)->bytes, bytes);
-	assert_int_equal(wc_store_stats(s)->evictions, 0);
+	if (evicting)
+		assert_true(wc_store_stats(s)->evictions > 0);
+	else
+		assert_int_equal(wc_store_stats(s)->evictions, 0);
 	assert_int_equal(wc_store_check(s), 0);
 	wc_store_destroy(s);
 }
@@ -1078,14 +1099,24 @@ static void model_run(uint64_t seed, bool collide)
 static void test_model(void **st)
 {
 	(void)st;
-	model_run(0x9e3779b97f4a7c15ULL, false);
-	model_run(12345, false);
+	model_run(0x9e3779b97f4a7c15ULL, false, 32u << 20, NKEYS, 40000);
+	model_run(12345, false, 32u << 20, NKEYS, 40000);
 }
 
 static void test_model_collisions(void **st)
 {
 	(void)st;
-	model_run(777, true);
+	model_run(777, true, 32u << 20, NKEYS, 40000);
+}
+
+static void test_model_evicting(void **st)
+{
+	(void)st;
+	model_run(4242, false, 128u << 10, 4000, 100000);
+	model_run(99, true, 128u << 10, 4000, 100000);
+	/* crowded rte_hash buckets: this run once caught an update of an
+	 * existing index key stored as a second entry */
+	model_run(47 * 7919, true, 128u << 10, 4000, 50000);
 }
 
 int main(void)
@@ -1108,6 +1139,7 @@ int main(void)
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_model_collisions),
+		cmocka_unit_test(test_model_evicting),
 	};
 
 	if (wc_test_eal_init("test_store") < 0) {
