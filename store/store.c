@@ -1291,8 +1291,14 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 		v = delta > v ? 0 : v - delta;
 	len = snprintf(buf, sizeof(buf), "%" PRIu64, v);
 
-	if ((uint32_t)len == it->vlen) {
+	if ((uint32_t)len <= it->vlen) {
+		/*
+		 * memcached rewrites a number that got no longer in place and
+		 * pads it with spaces ("100" decr 1 reads back as "99 "); clients
+		 * see exactly those bytes, so do the same.
+		 */
 		memcpy(item_val(it), buf, (size_t)len);
+		memset(item_val(it) + len, ' ', it->vlen - (uint32_t)len);
 		nit = it;
 	} else {
 		nit = item_alloc_keep(

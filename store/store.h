@@ -169,7 +169,9 @@ int wc_store_delete(struct wc_store *s, const void *key, size_t klen, uint64_t h
 
 /**
  * incr/decr a decimal value in place, with memcached's rules: incr wraps at
- * 2^64, decr stops at 0; the value is rewritten as decimal without padding.
+ * 2^64, decr stops at 0. As memcached, a result no longer than the stored
+ * value is written in place, padded with spaces to the old length; a longer
+ * one makes a new item.
  * A non-zero @p cas_in must match.
  * @return WC_STORE_OK (with *result and *cas_out), WC_STORE_NOT_FOUND,
  *         WC_STORE_NON_NUMERIC, WC_STORE_EXISTS, -ENOMEM.

@@ -416,8 +416,9 @@ static void test_incr_decr(void **state)
 	EXPECT("decr n 100\r\n", "0\r\n");
 	EXPECT("set n 0 0 20\r\n18446744073709551615\r\n", "STORED\r\n");
 	EXPECT("incr n 2\r\n", "1\r\n");
-	EXPECT("get n\r\n", "VALUE n 0 1\r\n1\r\nEND\r\n");
-	EXPECT("incr n 1 noreply\r\nget n\r\n", "VALUE n 0 1\r\n2\r\nEND\r\n");
+	/* As memcached: a shorter result is padded in place to the old length. */
+	EXPECT("get n\r\n", "VALUE n 0 20\r\n1                   \r\nEND\r\n");
+	EXPECT("incr n 1 noreply\r\nget n\r\n", "VALUE n 0 20\r\n2                   \r\nEND\r\n");
 	EXPECT("incr n x\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
 	EXPECT("set s 0 0 3\r\nabc\r\n", "STORED\r\n");
 	EXPECT("incr s 1\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
