@@ -988,6 +988,12 @@ uint64_t wc_item_new_cas(struct wc_store *s, struct wc_item *it)
 	return it->cas;
 }
 
+void wc_item_set_cas(struct wc_store *s, struct wc_item *it, uint64_t cas)
+{
+	(void)s;
+	it->cas = cas;
+}
+
 /* ---- storing ---- */
 
 /* Delete the key's item, if any (memcached drops the old value of a set

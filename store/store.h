@@ -131,6 +131,14 @@ void wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptim
 uint64_t wc_item_new_cas(struct wc_store *s, struct wc_item *it);
 
 /**
+ * Set an item's CAS unique to a value chosen by the client (meta `E`), or
+ * keep one across a change (`md x`). The partition's own counter is not
+ * moved, so later uniques may repeat a client's choice: that is the client's
+ * contract with `E`, as in memcached.
+ */
+void wc_item_set_cas(struct wc_store *s, struct wc_item *it, uint64_t cas);
+
+/**
  * Store a value. For WC_MODE_CAS, @p cas_in must equal the item's unique.
  * For other modes a non-zero @p cas_in is also checked (meta `ms C`).
  * For append/prepend, @p flags and @p exptime are ignored and the item's kept.

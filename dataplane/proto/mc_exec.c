@@ -17,13 +17,6 @@
 
 #define REALTIME_MAXDELTA (60 * 60 * 24 * 30) /* larger exptimes are absolute */
 
-/*
- * Meta E(token) sets an item's CAS to a client value. The store may not offer
- * that yet: the symbol is weak, and E is accepted but has no effect without it.
- */
-extern void wc_item_set_cas(struct wc_store *s, struct wc_item *it, uint64_t cas)
-	__attribute__((weak));
-
 /* ---- reply helpers ---- */
 
 static void reply_put(struct wc_out *o, const void *p, size_t n)
@@ -462,7 +455,7 @@ static void exec_stats(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 static void set_explicit_cas(struct wc_mc_ctx *c, const struct wc_mc_request *req,
 			     struct wc_item *it)
 {
-	if (it != NULL && wc_mc_has(req, 'E') && wc_item_set_cas != NULL)
+	if (it != NULL && wc_mc_has(req, 'E'))
 		wc_item_set_cas(c->store, it, req->m.cas_E);
 }
 
@@ -689,7 +682,7 @@ static void exec_ms(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 
 		if (wc_mc_has(req, 'E') || (append && wc_mc_has(req, 's')))
 			it = wc_store_lookup(c->store, req->key, req->klen, hash);
-		if (it != NULL && wc_mc_has(req, 'E') && wc_item_set_cas != NULL) {
+		if (it != NULL && wc_mc_has(req, 'E')) {
 			wc_item_set_cas(c->store, it, req->m.cas_E);
 			cas = req->m.cas_E;
 		}
@@ -752,7 +745,7 @@ static void exec_md(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 			return;
 		}
 		it = wc_store_lookup(c->store, req->key, req->klen, hash);
-		if (it != NULL && wc_item_set_cas != NULL)
+		if (it != NULL)
 			wc_item_set_cas(c->store, it, wc_mc_has(req, 'E') ? req->m.cas_E : old_cas);
 	}
 	if (wc_mc_has(req, 'I') && it != NULL) {
@@ -760,7 +753,7 @@ static void exec_md(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 			wc_item_set_exptime(c->store, it, abs_time(c, req->m.ttl_T));
 		wc_item_set_bits(c->store, it,
 				 (uint8_t)((wc_item_bits(it) | WC_ITEM_STALE) & ~WC_ITEM_WON));
-		if (wc_mc_has(req, 'E') && wc_item_set_cas != NULL)
+		if (wc_mc_has(req, 'E'))
 			wc_item_set_cas(c->store, it, req->m.cas_E);
 		else
 			(void)wc_item_new_cas(c->store, it);
@@ -839,7 +832,7 @@ static void exec_ma(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		return;
 	}
 	it = wc_store_lookup(c->store, req->key, req->klen, hash);
-	if (it != NULL && wc_mc_has(req, 'E') && wc_item_set_cas != NULL) {
+	if (it != NULL && wc_mc_has(req, 'E')) {
 		wc_item_set_cas(c->store, it, req->m.cas_E);
 		cas = req->m.cas_E;
 	}

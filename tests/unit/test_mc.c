@@ -628,6 +628,9 @@ static void test_meta_set(void **state)
 	EXPECT("ms k 1 b\r\nx\r\n", "CLIENT_ERROR error decoding key\r\n");
 	EXPECT("ms k 1\r\nxy\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
 	EXPECT("ms k 1 T-1\r\nx\r\nmg k\r\n", "HD\r\nEN\r\n");
+	/* E: the client picks the new CAS unique. */
+	EXPECT("ms e 1 E77\r\nx\r\nmg e c\r\n", "HD\r\nHD c77\r\n");
+	EXPECT("ms e 1 C77 E91\r\ny\r\nmg e c v\r\n", "HD\r\nVA 1 c91\r\ny\r\n");
 }
 
 static void test_meta_delete(void **state)
