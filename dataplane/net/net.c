@@ -117,6 +117,70 @@ static inline void put_be16(uint8_t *p, uint16_t v)
 }
 
 /*
+ * One's complement sums for contiguous bytes, eight at a time with the carry
+ * added back (end-around), which gives the same 16-bit sum as summing 16-bit
+ * words: the sum is kept in the host's byte order, as rte_raw_cksum() keeps
+ * it, and folded at the end. A trailing odd byte counts as the first byte of
+ * a word padded with zero.
+ */
+static inline uint64_t csum_add(uint64_t sum, uint64_t v)
+{
+	sum += v;
+	return sum + (sum < v);
+}
+
+static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
+{
+	const uint8_t *p = buf;
+	uint64_t a, b;
+	uint32_t w;
+	uint16_t h;
+
+	for (; len >= 16; p += 16, len -= 16) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		sum = csum_add(csum_add(sum, a), b);
+	}
+	if (len >= 8) {
+		memcpy(&a, p, 8);
+		sum = csum_add(sum, a);
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		memcpy(&w, p, 4);
+		sum = csum_add(sum, w);
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		sum = csum_add(sum, h);
+		p += 2;
+		len -= 2;
+	}
+	if (len != 0)
+		sum = csum_add(sum, rte_cpu_to_le_16(*p));
+	return sum;
+}
+
+/* Fold a 64-bit one's complement sum to 16 bits (not complemented). */
+static inline uint16_t csum_fold(uint64_t sum)
+{
+	sum = (sum >> 32) + (sum & 0xffffffffu);
+	sum = (sum >> 32) + (sum & 0xffffffffu);
+	sum = (sum >> 16) + (sum & 0xffff);
+	sum = (sum >> 16) + (sum & 0xffff);
+	return (uint16_t)sum;
+}
+
+/* The IPv4 pseudo-header's share of a UDP checksum (RFC 768). */
+static inline uint64_t csum_udp_phdr(uint32_t src, uint32_t dst, uint16_t udp_len_be)
+{
+	return (uint64_t)src + dst + rte_cpu_to_be_16(IPPROTO_UDP) + udp_len_be;
+}
+
+/*
  * Bytes [off, off + len) of the frame, contiguous: in the mbuf when they lie
  * in one segment, else copied into buf. NULL if the frame is shorter.
  */
@@ -356,6 +420,18 @@ static void arp_learn(struct wc_net *n, uint32_t ip, const struct rte_ether_addr
 {
 	struct wc_arp_entry *e = &n->arp[SLOT(ip, WC_ARP_SLOTS)];
 
+	/*
+	 * The common case, a neighbour we already know at the same address:
+	 * only compares, and the timestamp is written once per burst at most.
+	 * The entry passed the checks below when it was filled.
+	 */
+	if (likely(e->ip == ip && ip != 0 && rte_is_same_ether_addr(&e->mac, mac))) {
+		if (e->seen_tsc != n->now_tsc)
+			e->seen_tsc = n->now_tsc;
+		if (by_arp)
+			n->st->arp_learned++;
+		return;
+	}
 	/* Only neighbours we could answer, and only unicast addresses. */
 	if (!on_subnet(n->ifc, ip) || martian(n->ifc, ip) || !rte_is_valid_assigned_ether_addr(mac))
 		return;
@@ -547,6 +623,24 @@ static __rte_noinline void udp_deliver_copy(struct wc_net *n, unsigned int app,
 	n->ifc->apps[app].input(n->app_arg[app], n, peer, p, len);
 }
 
+/*
+ * Deliver a payload that lies in the first segment, then free the frame
+ * unless the application took it for its reply (wc_udp_alloc_reply()).
+ */
+static inline void udp_deliver(struct wc_net *n, unsigned int app, const struct wc_udp_peer *peer,
+			       struct rte_mbuf *m, uint32_t off, uint16_t plen)
+{
+	bool reusable =
+		RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && m->pkt_len == m->data_len;
+
+	n->rx_reuse = reusable ? m : NULL;
+	n->ifc->apps[app].input(n->app_arg[app], n, peer,
+				rte_pktmbuf_mtod_offset(m, const uint8_t *, off), plen);
+	if (!reusable || n->rx_reuse != NULL)
+		rte_pktmbuf_free(m);
+	n->rx_reuse = NULL;
+}
+
 static void udp_input(struct wc_net *n, const struct frame *f, const struct rte_ipv4_hdr *ip)
 {
 	static const uint8_t empty[1];
@@ -615,14 +709,15 @@ static void udp_input(struct wc_net *n, const struct frame *f, const struct rte_
 	n->st->udp_datagrams++;
 	off += UDP_LEN;
 	plen = (uint16_t)(len - UDP_LEN);
-	if (plen == 0)
+	if (plen == 0) {
 		ifc->apps[app].input(n->app_arg[app], n, &peer, empty, 0);
-	else if (likely(off + plen <= m->data_len))
-		ifc->apps[app].input(n->app_arg[app], n, &peer,
-				     rte_pktmbuf_mtod_offset(m, const uint8_t *, off), plen);
-	else
+		rte_pktmbuf_free(m);
+	} else if (likely(off + plen <= m->data_len)) {
+		udp_deliver(n, app, &peer, m, off, plen);
+	} else {
 		udp_deliver_copy(n, app, &peer, m, off, plen);
-	rte_pktmbuf_free(m);
+		rte_pktmbuf_free(m);
+	}
 }
 
 struct rte_mbuf *wc_udp_alloc(struct wc_net *n)
@@ -636,11 +731,47 @@ struct rte_mbuf *wc_udp_alloc(struct wc_net *n)
 	return m;
 }
 
+/*
+ * The reply goes in the received frame's own buffer, past the request, so
+ * the request stays readable while the reply is composed; the headers
+ * wc_udp_send() prepends then land on the request, whose bytes are dead by
+ * then. Saves an allocation and a free per request (an ICMP echo or ARP
+ * reply is built in its frame for the same reason).
+ *
+ *   buf: | headroom | request frame | pad | reply payload ...        |
+ *                                         ^ data_off, 8-byte aligned
+ */
+struct rte_mbuf *wc_udp_alloc_reply(struct wc_net *n, uint16_t room)
+{
+	struct rte_mbuf *m = n->rx_reuse;
+
+	if (m != NULL) {
+		uint32_t start = RTE_ALIGN_CEIL((uint32_t)m->data_off + m->data_len, 8);
+
+		if (start < WC_UDP_HDR_ROOM)
+			start = WC_UDP_HDR_ROOM;
+		if (likely(start + room <= m->buf_len)) {
+			n->rx_reuse = NULL;
+			m->data_off = (uint16_t)start;
+			m->data_len = 0;
+			m->pkt_len = 0;
+			m->ol_flags = 0;
+			m->packet_type = 0;
+			m->vlan_tci = 0;
+			m->vlan_tci_outer = 0;
+			m->tx_offload = 0;
+			return m;
+		}
+	}
+	return wc_udp_alloc(n);
+}
+
 void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mbuf *m)
 {
 	const struct wc_iface *ifc = n->ifc;
 	uint32_t plen = m->pkt_len;
 	uint16_t l2 = peer->vlan_tci != 0 ? ETH_LEN + VLAN_LEN : ETH_LEN;
+	uint16_t ulen_be, tot_be;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
 	uint64_t ol = 0;
@@ -659,7 +790,7 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 	}
 	memcpy(p + ETH_DST, &peer->mac, RTE_ETHER_ADDR_LEN);
 	memcpy(p + ETH_SRC, &ifc->mac, RTE_ETHER_ADDR_LEN);
-	if (peer->vlan_tci != 0) {
+	if (unlikely(peer->vlan_tci != 0)) {
 		put_be16(p + ETH_TYPE, RTE_ETHER_TYPE_VLAN);
 		put_be16(p + ETH_LEN, peer->vlan_tci);
 		put_be16(p + ETH_LEN + 2, RTE_ETHER_TYPE_IPV4);
@@ -667,10 +798,12 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 		put_be16(p + ETH_TYPE, RTE_ETHER_TYPE_IPV4);
 	}
 
+	tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + plen));
+	ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + plen));
 	ip = (struct rte_ipv4_hdr *)(p + l2);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + plen));
+	ip->total_length = tot_be;
 	/* Per lcore; the queue spreads the lcores' sequences apart. */
 	ip->packet_id = rte_cpu_to_be_16((uint16_t)(n->ip_id++ + n->queue * 4099u));
 	ip->fragment_offset = 0; /* DF clear: a router may fragment a large reply */
@@ -683,7 +816,7 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 	uh = (struct rte_udp_hdr *)(ip + 1);
 	uh->src_port = peer->local_port;
 	uh->dst_port = peer->port;
-	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + plen));
+	uh->dgram_len = ulen_be;
 	uh->dgram_cksum = 0;
 
 	m->l2_len = l2;
@@ -691,21 +824,25 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 	else
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		ip->hdr_checksum = (uint16_t)~csum_fold(csum_bytes(ip, IP_LEN, 0));
 	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
 		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, ol);
-	} else if (m->nb_segs == 1) {
-		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
 	} else {
-		uint16_t raw;
-		uint32_t sum;
+		uint64_t sum = csum_udp_phdr(ip->src_addr, ip->dst_addr, ulen_be);
+		uint16_t ck;
 
-		cksum_chain(m, (uint32_t)l2 + IP_LEN, UDP_LEN + plen, &raw);
-		sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (uint16_t)~sum;
-		uh->dgram_cksum = sum == 0 ? 0xffff : (uint16_t)sum; /* RFC 768 */
+		if (likely(m->nb_segs == 1)) {
+			sum = csum_bytes(uh, UDP_LEN + plen, sum);
+		} else {
+			uint16_t raw;
+
+			/* rte_raw_cksum_mbuf() gets odd-length segments wrong in 22.11. */
+			cksum_chain(m, (uint32_t)l2 + IP_LEN, UDP_LEN + plen, &raw);
+			sum += raw;
+		}
+		ck = (uint16_t)~csum_fold(sum);
+		uh->dgram_cksum = ck == 0 ? 0xffff : ck; /* RFC 768 */
 	}
 	m->ol_flags = ol;
 	wc_net_tx(n, m);
@@ -884,17 +1021,115 @@ static void eth_input(struct wc_net *n, struct rte_mbuf *m)
 	}
 }
 
+/* ---- the fast path ----------------------------------------------------- */
+
+/*
+ * The common frame, handled in one pass: untagged IPv4 without options to
+ * our MAC and address, a UDP datagram to one of our applications from a
+ * source on the subnet or in the allowlist, all in one segment, every
+ * checksum good. It accepts only frames the layered path above would
+ * deliver in the same way, and has no effect on the ones it declines
+ * (returns false), which that path then handles and counts.
+ */
+static inline bool udp_fast(struct wc_net *n, struct rte_mbuf *m)
+{
+	const struct wc_iface *ifc = n->ifc;
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(p + ETH_LEN);
+	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(p + ETH_LEN + IP_LEN);
+	uint64_t rx = m->ol_flags;
+	struct wc_udp_peer peer;
+	uint32_t dst4, ours4;
+	uint16_t dst2, ours2, tot;
+	unsigned int app;
+
+	if (unlikely(m->data_len != m->pkt_len || m->data_len < ETH_LEN + IP_LEN + UDP_LEN ||
+		     (rx & RTE_MBUF_F_RX_VLAN_STRIPPED)))
+		return false;
+	memcpy(&dst4, p + ETH_DST, 4);
+	memcpy(&dst2, p + ETH_DST + 4, 2);
+	memcpy(&ours4, &ifc->mac, 4);
+	memcpy(&ours2, (const uint8_t *)&ifc->mac + 4, 2);
+	if (unlikely(dst4 != ours4 || dst2 != ours2 ||
+		     get_be16(p + ETH_TYPE) != RTE_ETHER_TYPE_IPV4))
+		return false;
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(ip->version_ihl != RTE_IPV4_VHL_DEF || tot < IP_LEN + UDP_LEN ||
+		     tot > m->data_len - ETH_LEN || ip->time_to_live == 0 ||
+		     (ip->fragment_offset &
+		      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
+		     ip->next_proto_id != IPPROTO_UDP || ip->dst_addr != ifc->ip))
+		return false;
+	switch (rx & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+	case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN:
+		if (csum_fold(csum_bytes(ip, IP_LEN, 0)) != 0xffff)
+			return false;
+		break;
+	case RTE_MBUF_F_RX_IP_CKSUM_BAD:
+		return false;
+	default:
+		break;
+	}
+	if (unlikely(martian(ifc, ip->src_addr) || rte_be_to_cpu_16(uh->dgram_len) != tot - IP_LEN))
+		return false;
+	if (uh->dgram_cksum != 0) {
+		switch (rx & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+		case RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN: {
+			uint64_t sum = csum_udp_phdr(ip->src_addr, ip->dst_addr, uh->dgram_len);
+
+			if (csum_fold(csum_bytes(uh, tot - IP_LEN, sum)) != 0xffff)
+				return false;
+			break;
+		}
+		case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+			return false;
+		default:
+			break;
+		}
+	}
+	for (app = 0; app < ifc->n_apps && app < WC_UDP_APPS; app++)
+		if (ifc->apps[app].port == uh->dst_port)
+			break;
+	if (unlikely(app == ifc->n_apps || app == WC_UDP_APPS))
+		return false;
+	if (unlikely(!on_subnet(ifc, ip->src_addr) && !allowed(ifc, ip->src_addr)))
+		return false;
+
+	/* Accepted: from here on, what ipv4_input() and udp_input() do. */
+	memcpy(&peer.mac, p + ETH_SRC, RTE_ETHER_ADDR_LEN);
+	peer.ip = ip->src_addr;
+	peer.port = uh->src_port;
+	peer.vlan_tci = 0;
+	peer.local_port = uh->dst_port;
+	peer.open = false;
+	arp_learn(n, peer.ip, &peer.mac, false);
+	if (m->data_len != ETH_LEN + tot) {
+		/* Ethernet padding is not part of the datagram. */
+		m->data_len = (uint16_t)(ETH_LEN + tot);
+		m->pkt_len = ETH_LEN + tot;
+	}
+	n->st->udp_datagrams++;
+	udp_deliver(n, app, &peer, m, ETH_LEN + IP_LEN + UDP_LEN,
+		    (uint16_t)(tot - IP_LEN - UDP_LEN));
+	return true;
+}
+
 void wc_net_input(struct wc_net *n, struct rte_mbuf **pkts, uint16_t count)
 {
+	uint64_t bytes = 0;
+
 	for (uint16_t i = 0; i < count; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		if (i + 1 < count)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		n->st->rx_packets++;
-		n->st->rx_bytes += m->pkt_len;
-		eth_input(n, m);
+		bytes += m->pkt_len;
+		if (!udp_fast(n, m))
+			eth_input(n, m);
 	}
+	/* Per burst: nothing that runs inside the burst reads them. */
+	n->st->rx_packets += count;
+	n->st->rx_bytes += bytes;
 }
 
 /* ---- configuration ----------------------------------------------------- */

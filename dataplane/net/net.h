@@ -48,8 +48,8 @@ struct wc_net;
 
 /**
  * A UDP application's input: one datagram's payload. The payload is valid
- * only during the call; the application replies with wc_udp_alloc() and
- * wc_udp_send().
+ * only during the call; the application replies with wc_udp_alloc_reply()
+ * or wc_udp_alloc(), and wc_udp_send().
  */
 typedef void (*wc_udp_input_t)(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
 			       const uint8_t *payload, uint16_t len);
@@ -97,7 +97,8 @@ struct wc_net {
 	uint64_t tsc_hz;
 	uint64_t now_tsc; /**< refreshed once per burst by the loop */
 	uint16_t ntx;
-	uint16_t ip_id; /**< next IPv4 identification for UDP replies */
+	uint16_t ip_id;		   /**< next IPv4 identification for UDP replies */
+	struct rte_mbuf *rx_reuse; /**< frame being delivered, if its reply may reuse it */
 	struct rte_mbuf *tx[WC_TX_MAX];
 	struct wc_arp_entry arp[WC_ARP_SLOTS];
 	struct wc_budget budget[WC_BUDGET_SLOTS];
@@ -144,6 +145,18 @@ bool wc_arp_lookup(const struct wc_net *n, uint32_t ip, struct rte_ether_addr *m
  * @return the mbuf, or NULL (drop_nombuf is the caller's to count).
  */
 struct rte_mbuf *wc_udp_alloc(struct wc_net *n);
+
+/**
+ * An mbuf for a reply to the datagram being delivered, to be called from a
+ * wc_udp_input_t: the received frame's own mbuf when this is the first such
+ * call of the delivery, the frame is in one segment and not shared, and its
+ * buffer has @p room bytes free past the request; else as wc_udp_alloc().
+ * The reused mbuf has no data yet and WC_UDP_HDR_ROOM headroom at least;
+ * the request payload stays readable, untouched, until that mbuf is given
+ * to wc_udp_send() (whose headers may overwrite it). Owner lcore only.
+ * @return the mbuf, or NULL (drop_nombuf is the caller's to count).
+ */
+struct rte_mbuf *wc_udp_alloc_reply(struct wc_net *n, uint16_t room);
 
 /**
  * Prepend UDP/IPv4(/802.1Q)/Ethernet headers to the payload in @p m (a chain

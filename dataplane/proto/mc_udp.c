@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
@@ -51,7 +53,8 @@ static int next_dgram(struct wc_out *o)
 
 	if (d->count == MAX_DGRAMS)
 		return -ENOBUFS;
-	m = wc_udp_alloc(d->net);
+	/* The first datagram reuses the request's own mbuf where it fits. */
+	m = wc_udp_alloc_reply(d->net, WC_MC_UDP_DGRAM_MAX);
 	if (m == NULL)
 		return -ENOBUFS;
 	close_window(o);
@@ -96,12 +99,11 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 	int rc;
 
 	rc = wc_mc_udp_parse_hdr(payload, len, &h);
-	if (rc == -EMSGSIZE) {
-		st->drop_mc_multi_dgram++;
-		return;
-	}
-	if (rc != 0) {
-		st->drop_mc_frame++;
+	if (unlikely(rc != 0)) {
+		if (rc == -EMSGSIZE)
+			st->drop_mc_multi_dgram++;
+		else
+			st->drop_mc_frame++;
 		return;
 	}
 	/* One small request must not buy a large reply for an open source. */
@@ -122,28 +124,31 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 		free_dgrams(d.head);
 		return;
 	}
-	if (!wc_udp_budget_take(n, peer, (uint32_t)(out.written + d.count * WC_MC_UDP_HDR))) {
+	if (unlikely(peer->open) &&
+	    !wc_udp_budget_take(n, peer, (uint32_t)(out.written + d.count * WC_MC_UDP_HDR))) {
 		st->drop_udp_reply_cap++;
 		free_dgrams(d.head);
 		return;
 	}
 
+	/*
+	 * Frame headers: the request id as it came, then seq and total. The
+	 * datagrams are sent last, as the first may be the request's own mbuf.
+	 */
 	uint16_t seq = 0;
+	uint16_t id_be = rte_cpu_to_be_16(h.req_id), total_be = rte_cpu_to_be_16((uint16_t)d.count);
 
 	for (struct rte_mbuf *m = d.head, *next; m != NULL; m = next) {
 		uint8_t *hp = rte_pktmbuf_mtod(m, uint8_t *);
+		uint16_t seq_be = rte_cpu_to_be_16(seq), zero = 0;
 
 		next = m->next;
 		m->next = NULL;
 		m->pkt_len = m->data_len;
-		hp[0] = (uint8_t)(h.req_id >> 8);
-		hp[1] = (uint8_t)h.req_id;
-		hp[2] = (uint8_t)(seq >> 8);
-		hp[3] = (uint8_t)seq;
-		hp[4] = (uint8_t)(d.count >> 8);
-		hp[5] = (uint8_t)d.count;
-		hp[6] = 0;
-		hp[7] = 0;
+		memcpy(hp, &id_be, 2);
+		memcpy(hp + 2, &seq_be, 2);
+		memcpy(hp + 4, &total_be, 2);
+		memcpy(hp + 6, &zero, 2);
 		seq++;
 		wc_udp_send(n, peer, m);
 	}
