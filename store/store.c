@@ -916,6 +916,23 @@ struct wc_item *wc_store_lookup(struct wc_store *s, const void *key, size_t klen
 	return find_live(s, key, klen, hash);
 }
 
+struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			     struct wc_item_view *v)
+{
+	struct wc_item *it;
+
+	if (unlikely(klen == 0 || klen > WC_KEY_MAX))
+		return NULL;
+	it = find_live(s, key, klen, hash);
+	if (it != NULL) {
+		v->val = item_val(it);
+		v->vlen = it->vlen;
+		v->flags = it->flags;
+		v->cas = it->cas;
+	}
+	return it;
+}
+
 void wc_store_bump(struct wc_store *s, struct wc_item *it)
 {
 	it->atime = s->now;
@@ -1089,7 +1106,8 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 		if (nit == NULL)
 			return -ENOMEM;
 		item_init(s, nit, key, klen, (uint32_t)total, old->flags, old->exptime);
-		nit->bits = old->bits & (IT_PUBLIC | IT_FETCHED | IT_VISITED);
+		/* A new value: memcached forgets fetched (h) and win-token (Z) state. */
+		nit->bits = old->bits & IT_VISITED;
 		dst = item_val(nit);
 		if (mode == WC_MODE_APPEND) {
 			memcpy(dst, item_val(old), old->vlen);

@@ -106,6 +106,24 @@ uint32_t wc_store_now(const struct wc_store *s);
  */
 struct wc_item *wc_store_lookup(struct wc_store *s, const void *key, size_t klen, uint64_t hash);
 
+/** What a read reply needs of an item, as wc_store_get() fills it. */
+struct wc_item_view {
+	const uint8_t *val; /**< the value, valid as the item pointer is */
+	uint32_t vlen;
+	uint32_t flags;
+	uint64_t cas;
+};
+
+/**
+ * wc_store_lookup() and the item's value, flags and CAS in one call: the
+ * get path's lookup. Like wc_store_lookup(), it does not mark the item
+ * accessed; call wc_store_bump() once the value is copied out.
+ * @return the item, valid as wc_store_lookup()'s, with @p v filled; NULL if
+ *         absent (@p v untouched).
+ */
+struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			     struct wc_item_view *v);
+
 /** Record an access: last-access time, fetched bit, eviction hint. */
 void wc_store_bump(struct wc_store *s, struct wc_item *it);
 

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
+
 #include "dataplane/proto/mc.h"
 #include "dataplane/proto/mc_parse.h"
 #include "store/store.h"
@@ -170,6 +172,81 @@ static void reply_ttl(struct wc_out *o, const struct wc_mc_ctx *c, uint32_t expt
 typedef void (*exec_fn)(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 			const struct wc_mc_request *req, struct wc_out *o);
 
+/*
+ * "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n", composed in place
+ * when the sink's window holds it whole (nearly always), else piecewise.
+ */
+static void reply_value(struct wc_out *o, const uint8_t *key, size_t klen,
+			const struct wc_item_view *v, bool with_cas)
+{
+	size_t most = 6 + klen + 1 + 10 + 1 + 10 + 1 + 20 + 2 + (size_t)v->vlen + 2;
+	uint8_t *p = wc_out_reserve(o, most), *q;
+
+	if (likely(p != NULL)) {
+		q = p;
+		memcpy(q, "VALUE ", 6);
+		q += 6;
+		wc_out_copy(q, key, klen);
+		q += klen;
+		*q++ = ' ';
+		q += wc_out_fmt_u64(q, v->flags);
+		*q++ = ' ';
+		q += wc_out_fmt_u64(q, v->vlen);
+		if (with_cas) {
+			*q++ = ' ';
+			q += wc_out_fmt_u64(q, v->cas);
+		}
+		*q++ = '\r';
+		*q++ = '\n';
+		wc_out_copy(q, v->val, v->vlen);
+		q += v->vlen;
+		*q++ = '\r';
+		*q++ = '\n';
+		wc_out_advance(o, (size_t)(q - p));
+		return;
+	}
+	reply_put(o, "VALUE ", 6);
+	reply_put(o, key, klen);
+	reply_put(o, " ", 1);
+	reply_u64(o, v->flags);
+	reply_put(o, " ", 1);
+	reply_u64(o, v->vlen);
+	if (with_cas) {
+		reply_put(o, " ", 1);
+		reply_u64(o, v->cas);
+	}
+	reply_crlf(o);
+	reply_put(o, v->val, v->vlen);
+	reply_crlf(o);
+}
+
+/* One key of a get-family command. */
+static void get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, bool with_cas, bool touch,
+		    uint32_t exptime, struct wc_out *o)
+{
+	struct wc_item_view v;
+	struct wc_item *it = wc_store_get(c->store, key, klen, wc_store_hash(key, klen), &v);
+
+	c->st->mc_cmd_get++;
+	if (touch)
+		c->st->mc_cmd_touch++;
+	if (it == NULL) {
+		if (touch)
+			c->st->mc_touch_misses++;
+		else
+			c->st->mc_get_misses++;
+		return;
+	}
+	if (touch) {
+		wc_item_set_exptime(c->store, it, exptime);
+		c->st->mc_touch_hits++;
+	} else {
+		c->st->mc_get_hits++;
+	}
+	reply_value(o, key, klen, &v, with_cas);
+	wc_store_bump(c->store, it);
+}
+
 static void exec_get(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct wc_mc_request *req,
 		     struct wc_out *o)
 {
@@ -180,42 +257,12 @@ static void exec_get(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct
 	size_t klen, pos = 0;
 
 	(void)ss;
-	while (wc_mc_next_key(req, &pos, &key, &klen)) {
-		struct wc_item *it = wc_store_lookup(c->store, key, klen, wc_store_hash(key, klen));
-		const uint8_t *val;
-		uint32_t vlen;
-
-		c->st->mc_cmd_get++;
-		if (touch)
-			c->st->mc_cmd_touch++;
-		if (it == NULL) {
-			if (touch)
-				c->st->mc_touch_misses++;
-			else
-				c->st->mc_get_misses++;
-			continue;
-		}
-		if (touch) {
-			wc_item_set_exptime(c->store, it, exptime);
-			c->st->mc_touch_hits++;
-		} else {
-			c->st->mc_get_hits++;
-		}
-		val = wc_item_value(it, &vlen);
-		reply_put(o, "VALUE ", 6);
-		reply_put(o, key, klen);
-		reply_put(o, " ", 1);
-		reply_u64(o, wc_item_flags(it));
-		reply_put(o, " ", 1);
-		reply_u64(o, vlen);
-		if (with_cas) {
-			reply_put(o, " ", 1);
-			reply_u64(o, wc_item_cas(it));
-		}
-		reply_crlf(o);
-		reply_put(o, val, vlen);
-		reply_crlf(o);
-		wc_store_bump(c->store, it);
+	/* One key (the parser says which): no walk over the line. */
+	if (req->key != NULL) {
+		get_key(c, req->key, req->klen, with_cas, touch, exptime, o);
+	} else {
+		while (wc_mc_next_key(req, &pos, &key, &klen))
+			get_key(c, key, klen, with_cas, touch, exptime, o);
 	}
 	reply_put(o, "END\r\n", 5);
 }
@@ -285,8 +332,12 @@ static void exec_store(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 			drop_stale(c, req->key, req->klen, hash);
 		break;
 	}
-	if (!req->noreply)
-		reply_line(o, res);
+	if (!req->noreply) {
+		if (r == WC_STORE_OK)
+			reply_put(o, "STORED\r\n", 8);
+		else
+			reply_line(o, res);
+	}
 }
 
 static void exec_delete(struct wc_mc_ctx *c, struct wc_mc_session *ss,

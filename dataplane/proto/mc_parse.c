@@ -7,6 +7,9 @@
  */
 #include <limits.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "dataplane/proto/mc_parse.h"
 
@@ -292,7 +295,7 @@ static enum wc_mc_status parse_get(struct wc_mc_request *req, const uint8_t *buf
 				   uint32_t max_value)
 {
 	const uint8_t *k;
-	size_t klen, pos = 0;
+	size_t klen, pos = 0, nkeys;
 	const uint8_t *start;
 	const uint8_t *end;
 
@@ -311,9 +314,18 @@ static enum wc_mc_status parse_get(struct wc_mc_request *req, const uint8_t *buf
 				: req->tok[req->ntok - 1].p + req->tok[req->ntok - 1].len;
 	req->rest = start;
 	req->rest_len = (size_t)(end - start);
-	while (wc_mc_next_key(req, &pos, &k, &klen))
+	for (nkeys = 0; wc_mc_next_key(req, &pos, &k, &klen); nkeys++) {
 		if (klen > WC_MC_KEY_MAX)
 			return invalid(req, ERR_FORMAT);
+		if (nkeys == 0) {
+			req->key = k;
+			req->klen = klen;
+		}
+	}
+	if (nkeys != 1) {
+		req->key = NULL;
+		req->klen = 0;
+	}
 	return WC_MC_OK;
 }
 
@@ -736,6 +748,144 @@ static bool is_http(const struct wc_mc_request *req)
 	return l->len >= 5 && memcmp(l->p, "HTTP/", 5) == 0;
 }
 
+/* ---- the fast path ---- */
+
+/*
+ * Index of the first byte at or below ' ' in p[0..n), or n: where a key
+ * token of the common shapes ends (at ' ', '\r', '\n'; any other control
+ * byte or a NUL sends the line to the general parser).
+ */
+static inline size_t token_end(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' ');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		unsigned int low =
+			(unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
+
+		if (low != 0)
+			return i + (size_t)__builtin_ctz(low);
+	}
+#endif
+	while (i < n && p[i] > ' ')
+		i++;
+	return i;
+}
+
+/* 1 to 9 decimal digits at p[*i], then @p sep: the value, *i past sep. */
+static inline bool fast_num(const uint8_t *p, size_t n, size_t *i, uint8_t sep, uint32_t *out)
+{
+	size_t j = *i, end = j + 9 < n ? j + 9 : n;
+	uint32_t v = 0;
+
+	while (j < end && (uint8_t)(p[j] - '0') < 10)
+		v = v * 10 + (uint32_t)(p[j++] - '0');
+	if (j == *i || j >= n || p[j] != sep)
+		return false;
+	*out = v;
+	*i = j + 1;
+	return true;
+}
+
+/* Where the line ends at p[i]: "\r\n" or "\n". @return bytes used, or 0. */
+static inline size_t fast_eol(const uint8_t *p, size_t n, size_t i)
+{
+	if (i < n && p[i] == '\n')
+		return i + 1;
+	if (i + 1 < n && p[i] == '\r' && p[i + 1] == '\n')
+		return i + 2;
+	return 0;
+}
+
+static inline void fast_tok(struct wc_mc_request *req, const uint8_t *p, size_t len)
+{
+	req->tok[req->ntok].p = p;
+	req->tok[req->ntok].len = (uint32_t)len;
+	req->ntok++;
+}
+
+/*
+ * The two shapes nearly every request has, parsed in one pass over the line
+ * with the result the general parser would give:
+ *
+ *   get <key>\r\n
+ *   set <key> <flags> <exptime> <bytes>[ noreply]\r\n<data>\r\n
+ *
+ * with single spaces, a key of printable bytes, numbers of 1 to 9 digits
+ * (no sign), "\n" also accepted for "\r\n", and for set the whole data block
+ * present with its CRLF and within max_value. Anything else, including
+ * every error, is left to the general parser.
+ * @return true with @p req filled as wc_mc_parse() fills it.
+ */
+static bool parse_fast(const uint8_t *buf, size_t len, uint32_t max_value,
+		       struct wc_mc_request *req)
+{
+	size_t k, i, eol, f, e, b;
+	uint32_t flags, exptime, vlen;
+	bool noreply = false;
+
+	req->ntok = 0;
+	req->rest = NULL;
+	req->rest_len = 0;
+	k = 4 + token_end(buf + 4, len - 4);
+	if (k == 4 || k - 4 > WC_MC_KEY_MAX || k == len)
+		return false;
+	if (buf[0] == 'g') {
+		eol = fast_eol(buf, len, k);
+		if (eol == 0)
+			return false;
+		req->cmd = WC_MC_CMD_GET;
+		req->consumed = eol;
+		fast_tok(req, buf, 3);
+		fast_tok(req, buf + 4, k - 4);
+		req->rest = buf + 4;
+		req->rest_len = k - 4;
+		req->key = buf + 4;
+		req->klen = k - 4;
+		return true;
+	}
+	f = i = k + 1;
+	if (buf[k] != ' ' || !fast_num(buf, len, &i, ' ', &flags))
+		return false;
+	e = i;
+	if (!fast_num(buf, len, &i, ' ', &exptime))
+		return false;
+	b = i;
+	if (fast_num(buf, len, &i, '\r', &vlen) || fast_num(buf, len, &i, '\n', &vlen)) {
+		eol = buf[i - 1] == '\r' ? fast_eol(buf, len, i - 1) : i;
+	} else if (fast_num(buf, len, &i, ' ', &vlen) && len - i >= 7 &&
+		   memcmp(buf + i, "noreply", 7) == 0) {
+		noreply = true;
+		eol = fast_eol(buf, len, i + 7);
+	} else {
+		return false;
+	}
+	if (eol == 0 || vlen > max_value || len - eol < (size_t)vlen + 2 ||
+	    buf[eol + vlen] != '\r' || buf[eol + vlen + 1] != '\n')
+		return false;
+	req->cmd = WC_MC_CMD_SET;
+	req->consumed = eol + vlen + 2;
+	req->noreply = noreply;
+	fast_tok(req, buf, 3);
+	fast_tok(req, buf + 4, k - 4);
+	fast_tok(req, buf + f, e - 1 - f);
+	fast_tok(req, buf + e, b - 1 - e);
+	fast_tok(req, buf + b, i - 1 - b);
+	if (noreply)
+		fast_tok(req, buf + i, 7);
+	req->key = buf + 4;
+	req->klen = k - 4;
+	req->flags = flags;
+	req->exptime = (int32_t)exptime;
+	req->data = buf + eol;
+	req->vlen = vlen;
+	return true;
+}
+
 enum wc_mc_status wc_mc_parse(const uint8_t *buf, size_t len, uint32_t max_value,
 			      struct wc_mc_request *req)
 {
@@ -757,6 +907,10 @@ enum wc_mc_status wc_mc_parse(const uint8_t *buf, size_t len, uint32_t max_value
 	req->delta = 0;
 	req->delay = 0;
 	req->has_delay = false;
+
+	if (len >= 7 && (memcmp(buf, "get ", 4) == 0 || memcmp(buf, "set ", 4) == 0) &&
+	    parse_fast(buf, len, max_value, req))
+		return WC_MC_OK;
 
 	nl = len > 0 ? memchr(buf, '\n', len) : NULL;
 	if (nl == NULL)

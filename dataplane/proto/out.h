@@ -25,10 +25,10 @@ struct wc_out {
 	uint8_t *end; /**< end of the current window */
 	/** Open the next window (set p and end). @return 0, or -ENOBUFS. */
 	int (*more)(struct wc_out *o);
-	void *priv;     /**< the sink's own state */
+	void *priv;	/**< the sink's own state */
 	size_t written; /**< bytes accepted so far */
-	size_t limit;   /**< most bytes accepted in all; SIZE_MAX for none */
-	bool overflow;  /**< a write was refused: the reply is incomplete */
+	size_t limit;	/**< most bytes accepted in all; SIZE_MAX for none */
+	bool overflow;	/**< a write was refused: the reply is incomplete */
 };
 
 /** Append @p n bytes to the sink, opening windows as needed. */
@@ -60,6 +60,84 @@ static inline void wc_out_put(struct wc_out *o, const void *src, size_t n)
 		n -= room;
 		o->written += room;
 	}
+}
+
+/**
+ * Room for @p n bytes to be written at the returned pointer in one piece:
+ * the current window if it has the room, else a new one if the current is
+ * full. NULL when that cannot be had at once (the window is part used, a
+ * new one is smaller or cannot be opened) or when @p n bytes would pass the
+ * limit or the sink has overflowed: the caller then appends piecewise with
+ * wc_out_put(), which handles each case. Publish what was written with
+ * wc_out_advance(), at most @p n bytes.
+ */
+static inline uint8_t *wc_out_reserve(struct wc_out *o, size_t n)
+{
+	if (o->overflow || n > o->limit - o->written)
+		return NULL;
+	if ((size_t)(o->end - o->p) < n &&
+	    (o->p != o->end || o->more == NULL || o->more(o) != 0 || (size_t)(o->end - o->p) < n))
+		return NULL;
+	return o->p;
+}
+
+/** Publish @p n bytes written at wc_out_reserve()'s pointer. */
+static inline void wc_out_advance(struct wc_out *o, size_t n)
+{
+	o->p += n;
+	o->written += n;
+}
+
+/**
+ * memcpy() for the short keys and values of the hot path without a library
+ * call: two overlapping moves cover 4 to 32 bytes. Reads and writes only
+ * [src, src + n) and [dst, dst + n).
+ */
+static inline void wc_out_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n > 32) {
+		memcpy(dst, src, n);
+	} else if (n >= 16) {
+		uint8_t h[16], t[16];
+
+		memcpy(h, src, 16);
+		memcpy(t, src + n - 16, 16);
+		memcpy(dst, h, 16);
+		memcpy(dst + n - 16, t, 16);
+	} else if (n >= 8) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&x, src, 4);
+		memcpy(&y, src + n - 4, 4);
+		memcpy(dst, &x, 4);
+		memcpy(dst + n - 4, &y, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
+
+/**
+ * Write the decimal digits of @p v at @p dst (room for 20 bytes).
+ * @return the number of digits.
+ */
+static inline size_t wc_out_fmt_u64(uint8_t *dst, uint64_t v)
+{
+	size_t n = 1;
+
+	for (uint64_t t = v; t >= 10; t /= 10)
+		n++;
+	for (size_t i = n; i > 0; i--) {
+		dst[i - 1] = (uint8_t)('0' + v % 10);
+		v /= 10;
+	}
+	return n;
 }
 
 /** Append a NUL-terminated string. */
