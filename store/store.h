@@ -32,20 +32,20 @@ struct wc_item;
 
 /** Construction parameters of one partition. */
 struct wc_store_config {
-	const char *name;      /**< unique name (used for rte_hash and memzones) */
-	size_t mem_limit;      /**< bytes of item memory, hard limit */
-	size_t max_item_size;  /**< largest key + value + header accepted */
-	int socket_id;         /**< NUMA socket for the memory, or SOCKET_ID_ANY */
-	uint32_t max_items;    /**< index capacity; 0 = derive from mem_limit */
-	bool no_evict;         /**< refuse stores when full instead of evicting */
+	const char *name;     /**< unique name (used for rte_hash and memzones) */
+	size_t mem_limit;     /**< bytes of item memory, hard limit */
+	size_t max_item_size; /**< largest key + value + header accepted */
+	int socket_id;	      /**< NUMA socket for the memory, or SOCKET_ID_ANY */
+	uint32_t max_items;   /**< index capacity; 0 = derive from mem_limit */
+	bool no_evict;	      /**< refuse stores when full instead of evicting */
 };
 
 /** Outcome of a storage or lookup operation (>= 0), or a negative errno. */
 enum wc_store_result {
-	WC_STORE_OK = 0,         /**< stored / deleted / touched / found */
-	WC_STORE_NOT_STORED = 1, /**< add on existing key, replace/append/prepend on missing */
-	WC_STORE_EXISTS = 2,     /**< cas unique mismatch */
-	WC_STORE_NOT_FOUND = 3,  /**< key absent (cas, delete, touch, arith) */
+	WC_STORE_OK = 0,	  /**< stored / deleted / touched / found */
+	WC_STORE_NOT_STORED = 1,  /**< add on existing key, replace/append/prepend on missing */
+	WC_STORE_EXISTS = 2,	  /**< cas unique mismatch */
+	WC_STORE_NOT_FOUND = 3,	  /**< key absent (cas, delete, touch, arith) */
 	WC_STORE_NON_NUMERIC = 4, /**< incr/decr on a value that is not a decimal number */
 };
 
@@ -62,13 +62,13 @@ enum wc_store_mode {
 /** Counters kept by a partition (read by stats; owner lcore writes). */
 struct wc_store_stats {
 	uint64_t curr_items;
-	uint64_t total_items;     /**< successful stores */
-	uint64_t bytes;           /**< bytes of live items (key + value + header) */
-	uint64_t evictions;       /**< live items removed to make room */
+	uint64_t total_items; /**< successful stores */
+	uint64_t bytes;	      /**< bytes of live items (key + value + header) */
+	uint64_t evictions;   /**< live items removed to make room */
 	uint64_t expired_unfetched;
 	uint64_t evicted_unfetched;
-	uint64_t reclaimed;       /**< expired items whose memory was reclaimed */
-	uint64_t oom;             /**< stores refused for lack of memory */
+	uint64_t reclaimed;	  /**< expired items whose memory was reclaimed */
+	uint64_t oom;		  /**< stores refused for lack of memory */
 	uint64_t hash_collisions; /**< lookups whose hash matched but key did not */
 };
 
@@ -134,7 +134,7 @@ uint32_t wc_item_flags(const struct wc_item *it);
 uint64_t wc_item_cas(const struct wc_item *it);
 uint32_t wc_item_exptime(const struct wc_item *it); /**< absolute, 0 = never */
 uint32_t wc_item_atime(const struct wc_item *it);   /**< last access, absolute */
-bool wc_item_fetched(const struct wc_item *it);     /**< accessed since stored */
+bool wc_item_fetched(const struct wc_item *it);	    /**< accessed since stored */
 
 /* Per-item bits for memcached's meta protocol (win token, stale). */
 #define WC_ITEM_WON   0x1 /**< a client was handed the recache token */

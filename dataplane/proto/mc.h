@@ -23,7 +23,7 @@ struct wc_store;
 /** Server-wide, read-only settings and hooks of the memcached protocol. */
 struct wc_mc_server {
 	uint32_t max_item_size; /**< largest value accepted, bytes */
-	const char *version;    /**< the text after "VERSION " */
+	const char *version;	/**< the text after "VERSION " */
 	/**
 	 * Write the `STAT name value\r\n` lines of `stats [sub]` (not END).
 	 * @return 0; -ENOENT for an unknown sub-command.
@@ -38,14 +38,14 @@ struct wc_mc_server {
 /** One lcore's protocol context. */
 struct wc_mc_ctx {
 	const struct wc_mc_server *srv;
-	struct wc_store *store;     /**< the partition this lcore executes on */
-	struct wc_lcore_stats *st;  /**< this lcore's counters */
+	struct wc_store *store;	   /**< the partition this lcore executes on */
+	struct wc_lcore_stats *st; /**< this lcore's counters */
 };
 
 /** State of one stream of requests (a TCP connection, or one UDP datagram). */
 struct wc_mc_session {
 	uint64_t swallow; /**< bytes of a refused value still to discard */
-	bool close;       /**< `quit` seen: the transport should close */
+	bool close;	  /**< `quit` seen: the transport should close */
 };
 
 /**

@@ -304,6 +304,9 @@ static void exec_store(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 	r = wc_store_set(c->store, mode, req->key, req->klen, hash, req->data, req->vlen,
 			 req->flags, abs_time(c, req->exptime), mode == WC_MODE_CAS ? req->cas : 0,
 			 NULL);
+	/* memcached answers an append/prepend it cannot make room for NOT_STORED. */
+	if (r < 0 && (mode == WC_MODE_APPEND || mode == WC_MODE_PREPEND))
+		r = WC_STORE_NOT_STORED;
 	switch (r) {
 	case WC_STORE_OK:
 		res = "STORED";
@@ -701,6 +704,8 @@ static void exec_ms(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 					 req->data, req->vlen, req->m.client_flags,
 					 abs_time(c, req->m.ttl_N), 0, &cas);
 	}
+	if (r < 0 && append)
+		r = WC_STORE_NOT_STORED; /* as the text protocol's append */
 	switch (r) {
 	case WC_STORE_OK:
 		code = "HD";
@@ -888,7 +893,8 @@ static void exec_ma(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		cas = req->m.cas_E;
 	}
 	exptime = it != NULL ? wc_item_exptime(it) : 0;
-	if (req->noreply) {
+	/* memcached (1.6) answers a miss it vivified even under q. */
+	if (req->noreply && !created) {
 		/* q hides success, but T still applies. */
 		if (it != NULL && wc_mc_has(req, 'T'))
 			wc_item_set_exptime(c->store, it, abs_time(c, req->m.ttl_T));

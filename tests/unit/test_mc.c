@@ -633,6 +633,32 @@ static void test_meta_set(void **state)
 	EXPECT("ms e 1 C77 E91\r\ny\r\nmg e c v\r\n", "HD\r\nVA 1 c91\r\ny\r\n");
 }
 
+/* memcached answers an append it cannot make room for with NOT_STORED. */
+static void test_append_too_big(void **state)
+{
+	size_t n = 40000, len;
+	char *buf = malloc(n + 64);
+
+	(void)state;
+	assert_non_null(buf);
+	for (int i = 0; i < 3; i++) {
+		static const char *const head[] = { "set big 0 0", "append big 0 0", "ms big" };
+
+		if (i < 2)
+			len = (size_t)snprintf(buf, 64, "%s %zu\r\n", head[i], n);
+		else
+			len = (size_t)snprintf(buf, 64, "ms big %zu MA\r\n", n);
+		memset(buf + len, 'a' + i, n);
+		memcpy(buf + len + n, "\r\n", 2);
+		assert_string_equal(runn(buf, len + n + 2, NULL), i == 0   ? "STORED\r\n"
+								  : i == 1 ? "NOT_STORED\r\n"
+									   : "NS\r\n");
+	}
+	free(buf);
+	/* The value before the refused appends is intact. */
+	EXPECT("mg big s\r\n", "HD s40000\r\n");
+}
+
 static void test_meta_delete(void **state)
 {
 	char in[64];
@@ -673,6 +699,10 @@ static void test_meta_arith(void **state)
 	EXPECT("ms s 1\r\nx\r\nma s\r\n",
 	       "HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
 	EXPECT("ma v N100 J7 t v\r\n", "VA 1 t100\r\n7\r\n");
+	/* A miss vivified under q is still answered (memcached 1.6). */
+	EXPECT("ma y v q N0\r\n", "VA 1\r\n0\r\n");
+	EXPECT("ma y2 q N0\r\n", "HD\r\n");
+	EXPECT("ma y2 q\r\nmn\r\n", "MN\r\n");
 }
 
 static void test_meta_debug(void **state)
@@ -736,6 +766,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_meta_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta_vivify_recache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta_arith, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta_debug, setup, teardown),
