@@ -185,6 +185,17 @@ static uint32_t idx_hash_func(const void *key, uint32_t len, uint32_t init)
 	return idx_sig(d);
 }
 
+/* rte_hash's key comparison (0 = equal) for the 8-byte index keys. */
+static int idx_key_cmp(const void *a, const void *b, size_t len)
+{
+	uint64_t x, y;
+
+	RTE_SET_USED(len);
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x != y;
+}
+
 /* ---- items ---- */
 
 static inline uint32_t item_bytes(size_t klen, size_t vlen)
@@ -375,6 +386,22 @@ static uint64_t idx_key_of(const struct wc_store *s, const struct wc_item *it)
 	return d;
 }
 
+/* Whether n bytes are equal; short keys without a library call. */
+static inline bool key_eq(const void *a, const void *b, size_t n)
+{
+	const uint8_t *x = a, *y = b;
+	uint64_t a0, a1, b0, b1;
+
+	if (n < 8 || n > 16)
+		return memcmp(a, b, n) == 0;
+	/* Two overlapping words cover 8 to 16 bytes. */
+	memcpy(&a0, x, 8);
+	memcpy(&b0, y, 8);
+	memcpy(&a1, x + n - 8, 8);
+	memcpy(&b1, y + n - 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 static struct wc_item *idx_find(struct wc_store *s, const void *key, size_t klen, uint64_t h)
 {
 	for (unsigned i = 0; i < CHAIN_MAX; i++) {
@@ -382,7 +409,7 @@ static struct wc_item *idx_find(struct wc_store *s, const void *key, size_t klen
 
 		if (idx_get(s, h ^ chain_salt[i], &it) < 0)
 			return NULL;
-		if (it->klen == klen && memcmp(it->data, key, klen) == 0)
+		if (it->klen == klen && key_eq(it->data, key, klen))
 			return it;
 		s->stats.hash_collisions++;
 	}
@@ -412,14 +439,19 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 	return -ENOBUFS;
 }
 
-/* Point the index entry of @p old at @p nit (same derived key, same slot). */
-static void idx_repoint(struct wc_store *s, struct wc_item *old, struct wc_item *nit)
+/* Point the index entry of @p old, under derived key @p d, at @p nit. */
+static void idx_repoint_key(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
+			    uint64_t d)
 {
-	uint64_t d = idx_key_of(s, old);
-
 	rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), nit);
 	nit->hpos = old->hpos;
 	item_set_chain(nit, item_chain(old));
+}
+
+/* Point the index entry of @p old at @p nit (same derived key, same slot). */
+static void idx_repoint(struct wc_store *s, struct wc_item *old, struct wc_item *nit)
+{
+	idx_repoint_key(s, old, nit, idx_key_of(s, old));
 }
 
 /* Remove an item's index entry, keeping its chain walkable: the last member
@@ -803,6 +835,8 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 		err = rte_errno != 0 ? rte_errno : ENOMEM;
 		goto fail;
 	}
+	/* rte_hash compares 8-byte keys with a memcmp() call otherwise. */
+	rte_hash_set_cmp_func(s->idx, idx_key_cmp);
 
 	s->active = 0;
 	store_reset(s);
@@ -1029,7 +1063,16 @@ static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 		   uint64_t *cas_out)
 {
 	if (old != NULL) {
-		idx_repoint(s, old, nit);
+		/*
+		 * old was found under base hash h, so it is indexed at h's
+		 * derived key for its chain position: no need to read that key
+		 * back from the index (rte_hash_get_key_with_position() costs a
+		 * whole lookup).
+		 */
+		uint64_t d = h ^ chain_salt[item_chain(old)];
+
+		RTE_ASSERT(d == idx_key_of(s, old));
+		idx_repoint_key(s, old, nit, d);
 		s->stats.bytes -= item_bytes(old->klen, old->vlen);
 		item_mark_dead(s, old);
 	} else {

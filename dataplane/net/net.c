@@ -164,14 +164,20 @@ static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
 	return sum;
 }
 
-/* Fold a 64-bit one's complement sum to 16 bits (not complemented). */
+/*
+ * Fold a 64-bit one's complement sum to 16 bits (not complemented): the two
+ * halves added with the carry brought back, then the 32-bit sum added to
+ * itself rotated by 16, whose top half is then the folded sum (a carry out
+ * of the low half lands in it, as end-around carry wants).
+ */
 static inline uint16_t csum_fold(uint64_t sum)
 {
-	sum = (sum >> 32) + (sum & 0xffffffffu);
-	sum = (sum >> 32) + (sum & 0xffffffffu);
-	sum = (sum >> 16) + (sum & 0xffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	return (uint16_t)sum;
+	uint32_t lo = (uint32_t)sum, hi = (uint32_t)(sum >> 32);
+
+	lo += hi;
+	lo += lo < hi;
+	lo += (lo >> 16) | (lo << 16);
+	return (uint16_t)(lo >> 16);
 }
 
 /* The IPv4 pseudo-header's share of a UDP checksum (RFC 768). */
@@ -416,22 +422,10 @@ static void tx_reply(struct wc_net *n, const struct frame *f, uint64_t ol_flags,
 
 /* ---- ARP --------------------------------------------------------------- */
 
-static void arp_learn(struct wc_net *n, uint32_t ip, const struct rte_ether_addr *mac, bool by_arp)
+/* A new or changed neighbour (arp_learn()'s slow half). */
+static __rte_noinline void arp_learn_slow(struct wc_net *n, struct wc_arp_entry *e, uint32_t ip,
+					  const struct rte_ether_addr *mac, bool by_arp)
 {
-	struct wc_arp_entry *e = &n->arp[SLOT(ip, WC_ARP_SLOTS)];
-
-	/*
-	 * The common case, a neighbour we already know at the same address:
-	 * only compares, and the timestamp is written once per burst at most.
-	 * The entry passed the checks below when it was filled.
-	 */
-	if (likely(e->ip == ip && ip != 0 && rte_is_same_ether_addr(&e->mac, mac))) {
-		if (e->seen_tsc != n->now_tsc)
-			e->seen_tsc = n->now_tsc;
-		if (by_arp)
-			n->st->arp_learned++;
-		return;
-	}
 	/* Only neighbours we could answer, and only unicast addresses. */
 	if (!on_subnet(n->ifc, ip) || martian(n->ifc, ip) || !rte_is_valid_assigned_ether_addr(mac))
 		return;
@@ -444,6 +438,26 @@ static void arp_learn(struct wc_net *n, uint32_t ip, const struct rte_ether_addr
 		n->st->arp_learned++;
 	}
 	e->seen_tsc = n->now_tsc;
+}
+
+static inline void arp_learn(struct wc_net *n, uint32_t ip, const struct rte_ether_addr *mac,
+			     bool by_arp)
+{
+	struct wc_arp_entry *e = &n->arp[SLOT(ip, WC_ARP_SLOTS)];
+
+	/*
+	 * The common case, a neighbour we already know at the same address:
+	 * only compares, and the timestamp is written once per burst at most.
+	 * The entry passed arp_learn_slow()'s checks when it was filled.
+	 */
+	if (likely(e->ip == ip && ip != 0 && rte_is_same_ether_addr(&e->mac, mac))) {
+		if (e->seen_tsc != n->now_tsc)
+			e->seen_tsc = n->now_tsc;
+		if (by_arp)
+			n->st->arp_learned++;
+		return;
+	}
+	arp_learn_slow(n, e, ip, mac, by_arp);
 }
 
 bool wc_arp_lookup(const struct wc_net *n, uint32_t ip, struct rte_ether_addr *mac)

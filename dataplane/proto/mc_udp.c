@@ -12,7 +12,7 @@
 /* Most datagrams one reply may take: the header's total is 16 bits. */
 #define MAX_DGRAMS 65535u
 
-int wc_mc_udp_parse_hdr(const uint8_t *p, size_t len, struct wc_mc_udp_hdr *h)
+static inline int parse_hdr(const uint8_t *p, size_t len, struct wc_mc_udp_hdr *h)
 {
 	if (len < WC_MC_UDP_HDR)
 		return -EINVAL;
@@ -23,6 +23,11 @@ int wc_mc_udp_parse_hdr(const uint8_t *p, size_t len, struct wc_mc_udp_hdr *h)
 	if (h->seq != 0 || h->total != 1)
 		return -EMSGSIZE;
 	return 0;
+}
+
+int wc_mc_udp_parse_hdr(const uint8_t *p, size_t len, struct wc_mc_udp_hdr *h)
+{
+	return parse_hdr(p, len, h);
 }
 
 /*
@@ -98,7 +103,7 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 	size_t used;
 	int rc;
 
-	rc = wc_mc_udp_parse_hdr(payload, len, &h);
+	rc = parse_hdr(payload, len, &h);
 	if (unlikely(rc != 0)) {
 		if (rc == -EMSGSIZE)
 			st->drop_mc_multi_dgram++;
