@@ -1366,9 +1366,7 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 		 */
 		memcpy(item_val(it), buf, (size_t)len);
 		memset(item_val(it) + len, ' ', it->vlen - (uint32_t)len);
-		nit = it;
-		/* A changed value is unfetched, with no win token, as in memcached. */
-		nit->bits &= (uint8_t)~(IT_FETCHED | IT_PUBLIC);
+		nit = it; /* the same item: fetched and token bits stay, as in memcached */
 	} else {
 		nit = item_alloc_keep(
 			s, RTE_ALIGN_CEIL(item_bytes(klen, (uint32_t)len), ITEM_ALIGN), it);
@@ -1376,6 +1374,7 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 			return -ENOMEM;
 		item_init(s, nit, key, klen, (uint32_t)len, it->flags, it->exptime);
 		nit->atime = it->atime;
+		/* A new item: memcached starts it unfetched, with no token. */
 		nit->bits = it->bits & IT_VISITED;
 		memcpy(item_val(nit), buf, (size_t)len);
 		idx_repoint(s, it, nit);

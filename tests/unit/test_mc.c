@@ -703,6 +703,12 @@ static void test_meta_arith(void **state)
 	EXPECT("ma y v q N0\r\n", "VA 1\r\n0\r\n");
 	EXPECT("ma y2 q N0\r\n", "HD\r\n");
 	EXPECT("ma y2 q\r\nmn\r\n", "MN\r\n");
+	/* As memcached: a number rewritten in place stays fetched, a longer one
+	 * is a new item and starts unfetched. */
+	EXPECT("ms z 1 T0\r\n1\r\nmg z h\r\n", "HD\r\nHD h0\r\n");
+	EXPECT("incr z 1\r\nmg z h\r\n", "2\r\nHD h1\r\n");
+	EXPECT("incr z 10\r\nmg z h\r\nmg z h\r\n", "12\r\nHD h0\r\nHD h1\r\n");
+	EXPECT("append z 0 0 1\r\n3\r\nmg z h\r\n", "STORED\r\nHD h0\r\n");
 }
 
 static void test_meta_debug(void **state)
