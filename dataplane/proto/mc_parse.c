@@ -776,18 +776,21 @@ static inline size_t token_end(const uint8_t *p, size_t n)
 	return i;
 }
 
-/* 1 to 9 decimal digits at p[*i], then @p sep: the value, *i past sep. */
-static inline bool fast_num(const uint8_t *p, size_t n, size_t *i, uint8_t sep, uint32_t *out)
+/*
+ * 1 to 9 decimal digits at p[*i] followed by some byte: the value, with *i
+ * moved to that byte, which the caller checks.
+ */
+static inline bool fast_num(const uint8_t *p, size_t n, size_t *i, uint32_t *out)
 {
 	size_t j = *i, end = j + 9 < n ? j + 9 : n;
 	uint32_t v = 0;
 
 	while (j < end && (uint8_t)(p[j] - '0') < 10)
 		v = v * 10 + (uint32_t)(p[j++] - '0');
-	if (j == *i || j >= n || p[j] != sep)
+	if (j == *i || j >= n)
 		return false;
 	*out = v;
-	*i = j + 1;
+	*i = j;
 	return true;
 }
 
@@ -849,16 +852,17 @@ static bool parse_fast(const uint8_t *buf, size_t len, uint32_t max_value,
 		return true;
 	}
 	f = i = k + 1;
-	if (buf[k] != ' ' || !fast_num(buf, len, &i, ' ', &flags))
+	if (buf[k] != ' ' || !fast_num(buf, len, &i, &flags) || buf[i++] != ' ')
 		return false;
 	e = i;
-	if (!fast_num(buf, len, &i, ' ', &exptime))
+	if (!fast_num(buf, len, &i, &exptime) || buf[i++] != ' ')
 		return false;
 	b = i;
-	if (fast_num(buf, len, &i, '\r', &vlen) || fast_num(buf, len, &i, '\n', &vlen)) {
-		eol = buf[i - 1] == '\r' ? fast_eol(buf, len, i - 1) : i;
-	} else if (fast_num(buf, len, &i, ' ', &vlen) && len - i >= 7 &&
-		   memcmp(buf + i, "noreply", 7) == 0) {
+	if (!fast_num(buf, len, &i, &vlen))
+		return false;
+	if (buf[i] != ' ') {
+		eol = fast_eol(buf, len, i++);
+	} else if (len - ++i >= 7 && memcmp(buf + i, "noreply", 7) == 0) {
 		noreply = true;
 		eol = fast_eol(buf, len, i + 7);
 	} else {
