@@ -29,7 +29,8 @@ int wc_fixture_start(struct wc_fixture *f, const char *name)
 	wc_config_defaults(&f->cfg);
 	f->cfg.mbufs = 8191;
 	f->cfg.log_level = RTE_LOG_ERR;
-	f->pool = rte_pktmbuf_pool_create("wcf_mbufs", f->cfg.mbufs, 0, 0,
+	/* A per-lcore cache as wirecached's own pool has (avail counts include it). */
+	f->pool = rte_pktmbuf_pool_create("wcf_mbufs", f->cfg.mbufs, 256, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (f->pool == NULL)
 		return -ENOMEM;
