@@ -22,15 +22,15 @@
  * Per-lcore counters: X(name, description).
  * Every dropped packet increments exactly one of the drop_* counters.
  */
-#define WC_LCORE_STATS(X)                                                                  \
+#define WC_LCORE_STATS(X)                                                                   \
 	X(rx_packets, "packets received from the port")                                     \
 	X(rx_bytes, "bytes received from the port")                                         \
 	X(tx_packets, "packets handed to the port")                                         \
 	X(tx_bytes, "bytes handed to the port")                                             \
-	X(tx_dropped, "packets the port would not take (TX ring full)")                    \
+	X(tx_dropped, "packets the port would not take (TX ring full)")                     \
 	X(idle_sleeps, "idle backoff sleeps")                                               \
-	X(busy_cycles, "TSC cycles spent in loop iterations that did work")               \
-	X(arp_requests_answered, "ARP requests for our address answered")                  \
+	X(busy_cycles, "TSC cycles spent in loop iterations that did work")                 \
+	X(arp_requests_answered, "ARP requests for our address answered")                   \
 	X(arp_learned, "ARP cache entries learned or refreshed")                            \
 	X(icmp_echo_replies, "ICMP echo replies sent")                                      \
 	X(udp_datagrams, "UDP datagrams delivered to an application")                       \
@@ -38,7 +38,7 @@
 	X(drop_not_for_us, "dropped: destination MAC or IP is not ours")                    \
 	X(drop_ethertype, "dropped: unknown ethertype")                                     \
 	X(drop_arp_malformed, "dropped: malformed ARP packet")                              \
-	X(drop_ip_malformed, "dropped: bad IPv4 version, header length or total length")   \
+	X(drop_ip_malformed, "dropped: bad IPv4 version, header length or total length")    \
 	X(drop_ip_checksum, "dropped: bad IPv4 header checksum")                            \
 	X(drop_ip_options, "dropped: IPv4 options present")                                 \
 	X(drop_ip_ttl, "dropped: IPv4 TTL was zero")                                        \
@@ -75,7 +75,7 @@
 	X(mc_cas_badval, "cas with a stale unique")                                         \
 	X(mc_touch_hits, "touch hits")                                                      \
 	X(mc_touch_misses, "touch misses")                                                  \
-	X(mc_protocol_errors, "requests answered with ERROR or CLIENT_ERROR")              \
+	X(mc_protocol_errors, "requests answered with ERROR or CLIENT_ERROR")               \
 	X(mc_bytes_read, "memcached request bytes read")                                    \
 	X(mc_bytes_written, "memcached reply bytes written")
 

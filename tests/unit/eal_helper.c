@@ -15,8 +15,10 @@ int wc_test_eal_init(const char *prog)
 	if (done)
 		return 0;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=wct_%s_%d", prog, (int)getpid());
-	char *argv[] = { (char *)prog, "--no-huge", "-m", "512", "--no-pci", "--no-telemetry",
-			 "-l", "0", "--log-level=lib.eal:error", "--no-shconf", prefix, NULL };
+	char *argv[] = { (char *)prog,	"--no-huge", "-m",
+			 "512",		"--no-pci",  "--no-telemetry",
+			 "-l",		"0",	     "--log-level=lib.eal:error",
+			 "--no-shconf", prefix,	     NULL };
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
 		return -rte_errno;
 	done = 1;
