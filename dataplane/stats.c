@@ -95,6 +95,7 @@ static void stats_general(const struct wc_dataplane *dp, struct wc_out *out)
 	wc_mc_stat_u64(out, "evictions", s.evictions);
 	wc_mc_stat_u64(out, "reclaimed", s.reclaimed);
 	/* wirecache's own: store and every per-lcore counter, by table name. */
+	wc_mc_stat_u64(out, "tsc_hz", dp->tsc_hz); /* to turn busy_cycles into time */
 	wc_mc_stat_u64(out, "store_oom", s.oom);
 	wc_mc_stat_u64(out, "store_hash_collisions", s.hash_collisions);
 #define WC_EMIT(name, desc) wc_mc_stat_u64(out, #name, t.name);
