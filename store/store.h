@@ -29,6 +29,7 @@
 
 struct wc_store;
 struct wc_item;
+struct rte_rcu_qsbr;
 
 /** Construction parameters of one partition. */
 struct wc_store_config {
@@ -38,6 +39,13 @@ struct wc_store_config {
 	int socket_id;	      /**< NUMA socket for the memory, or SOCKET_ID_ANY */
 	uint32_t max_items;   /**< index capacity; 0 = derive from mem_limit */
 	bool no_evict;	      /**< refuse stores when full instead of evicting */
+	/**
+	 * The RCU variable every lcore that reads this partition remotely
+	 * (wc_store_read()) reports its quiescent states to; memory and index
+	 * slots are reused only after all of them have passed one. NULL: the
+	 * partition is read by its owner only.
+	 */
+	struct rte_rcu_qsbr *qsbr;
 };
 
 /** Outcome of a storage or lookup operation (>= 0), or a negative errno. */
@@ -77,6 +85,46 @@ struct wc_store_stats {
  * the index key; callers compute it once per request.
  */
 uint64_t wc_store_hash(const void *key, size_t klen);
+
+/**
+ * The partition that owns a key: a fixed function of the key's 64-bit hash
+ * and the number of partitions, so partition-aware clients compute the same:
+ * the high 32 bits of wc_store_hash() scaled to [0, nparts), i.e.
+ * ((hash >> 32) * nparts) >> 32. (The index uses the low bits.)
+ */
+static inline unsigned int wc_store_owner(uint64_t hash, unsigned int nparts)
+{
+	return (unsigned int)(((hash >> 32) * (uint64_t)nparts) >> 32);
+}
+
+/** What a remote read returns besides the value. */
+struct wc_item_meta {
+	uint32_t vlen;
+	uint32_t flags;
+	uint32_t exptime; /**< absolute, 0 = never */
+	uint32_t atime;	  /**< last access before this read */
+	uint64_t cas;
+	uint8_t bits; /**< WC_ITEM_WON / WC_ITEM_STALE */
+	bool fetched; /**< accessed before this read */
+};
+
+/**
+ * CREW read from any lcore, lock-free: look @p key up in partition @p s
+ * (owned by another lcore) and copy its value into @p buf. The item's
+ * version is read before and after the copy; a copy that raced with a change
+ * is retried. No lock, no atomic read-modify-write; with @p bump the item's
+ * access hints (fetched, last access, eviction hint) are set with plain
+ * stores, which may lose a race harmlessly.
+ *
+ * Thread safety: any lcore registered on the partition's qsbr variable, not
+ * between reports of a quiescent state held across calls; the owner may call
+ * it too.
+ * @return the value length (copied in full) with @p meta filled; -ENOENT if
+ *         absent, expired or flushed; -ENOSPC if @p buflen is too small
+ *         (meta->vlen says how much is needed); -EAGAIN if every retry raced.
+ */
+int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t hash, void *buf,
+		  size_t buflen, bool bump, struct wc_item_meta *meta);
 
 /**
  * Create a partition.
