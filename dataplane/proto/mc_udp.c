@@ -39,6 +39,7 @@ struct dgram_sink {
 	struct rte_mbuf *head;
 	struct rte_mbuf *tail;
 	unsigned int count;
+	bool nombuf; /* a window could not be had: the pool ran dry */
 };
 
 static void close_window(struct wc_out *o)
@@ -60,8 +61,10 @@ static int next_dgram(struct wc_out *o)
 		return -ENOBUFS;
 	/* The first datagram reuses the request's own mbuf where it fits. */
 	m = wc_udp_alloc_reply(d->net, WC_MC_UDP_DGRAM_MAX);
-	if (m == NULL)
+	if (m == NULL) {
+		d->nombuf = true;
 		return -ENOBUFS;
+	}
 	close_window(o);
 	m->next = NULL;
 	if (d->tail == NULL)
@@ -98,7 +101,7 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 	struct wc_lcore_stats *st = n->st;
 	struct wc_mc_udp_hdr h;
 	struct wc_mc_session ss = { 0 };
-	struct dgram_sink d = { n, NULL, NULL, 0 };
+	struct dgram_sink d = { n, NULL, NULL, 0, false };
 	struct wc_out out = { NULL, NULL, next_dgram, &d, 0, SIZE_MAX, false };
 	size_t used;
 	int rc;
@@ -119,16 +122,17 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 	if (used < (size_t)len - WC_MC_UDP_HDR)
 		st->drop_mc_truncated++;
 	close_window(&out);
-	if (d.count == 0)
-		return;
 	if (out.overflow) {
-		if (peer->open && out.written >= out.limit)
-			st->drop_udp_reply_cap++;
-		else
+		/* No mbuf, or more than the open source's cap (or 65535 datagrams). */
+		if (d.nombuf)
 			st->drop_nombuf++;
+		else
+			st->drop_udp_reply_cap++;
 		free_dgrams(d.head);
 		return;
 	}
+	if (d.count == 0)
+		return;
 	if (unlikely(peer->open) &&
 	    !wc_udp_budget_take(n, peer, (uint32_t)(out.written + d.count * WC_MC_UDP_HDR))) {
 		st->drop_udp_reply_cap++;

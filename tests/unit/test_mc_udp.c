@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * memcached's UDP framing: the 8-byte frame header of requests, replies split
+ * into datagrams of at most 1400 bytes with request id, sequence number and
+ * total, and the drops (short header, multi-datagram request, a request cut
+ * mid-command, a reply over an open source's budget). Frames go in through
+ * the real network stack and replies come back out of a net_ring port whose
+ * TX ring loops to its RX ring.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "dataplane/net/net.h"
+#include "dataplane/proto/mc.h"
+#include "dataplane/proto/mc_udp.h"
+#include "eal_helper.h"
+#include "store/store.h"
+
+#define RING_PORT "net_ring_wctmcudp"
+#define OUR_IP	  0x0ac80001u /* 10.200.0.1 */
+#define CLI_IP	  0x0ac80002u /* 10.200.0.2, same subnet */
+#define FAR_IP	  0x0ac90005u /* 10.201.0.5, outside it */
+#define BIG	  500000u
+
+static struct rte_mempool *pool;
+static uint16_t port_id;
+static struct wc_iface ifc;
+static struct wc_net *net;
+static struct wc_lcore_stats st;
+static struct wc_store *store;
+static struct wc_mc_server srv;
+static struct wc_mc_ctx mc;
+static uint8_t *bigval;
+
+/* One reply datagram as the client sees it. */
+struct dgram {
+	uint16_t req_id, seq, total, reserved;
+	uint16_t len; /* UDP payload bytes, header included */
+	uint8_t data[1500];
+};
+
+static struct dgram got[512];
+
+static size_t frame(uint8_t *f, uint32_t src, const void *payload, size_t len)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	eth->dst_addr = ifc.mac;
+	memset(&eth->src_addr, 0, sizeof(eth->src_addr));
+	eth->src_addr.addr_bytes[0] = 0x02;
+	eth->src_addr.addr_bytes[5] = 0x02;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + len));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(src);
+	ip->dst_addr = rte_cpu_to_be_32(OUR_IP);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(40000);
+	udp->dst_port = rte_cpu_to_be_16(11211);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + len));
+	udp->dgram_cksum = 0;
+	memcpy(udp + 1, payload, len);
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return sizeof(*eth) + 28 + len;
+}
+
+/* Send one datagram (frame header + text) from @p src; collect the replies. */
+static unsigned int exchange(uint32_t src, uint16_t id, uint16_t seq, uint16_t total,
+			     const char *text, size_t tlen)
+{
+	static uint8_t payload[1500], f[1600];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *rx[32];
+	unsigned int n = 0;
+	uint16_t k;
+
+	assert_true(8 + tlen <= sizeof(payload));
+	payload[0] = (uint8_t)(id >> 8);
+	payload[1] = (uint8_t)id;
+	payload[2] = (uint8_t)(seq >> 8);
+	payload[3] = (uint8_t)seq;
+	payload[4] = (uint8_t)(total >> 8);
+	payload[5] = (uint8_t)total;
+	payload[6] = payload[7] = 0;
+	memcpy(payload + 8, text, tlen);
+	size_t flen = frame(f, src, payload, 8 + tlen);
+
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)flen), f, flen);
+	net->now_tsc = rte_rdtsc();
+	wc_net_input(net, &m, 1);
+	wc_net_tx_flush(net);
+	while ((k = rte_eth_rx_burst(port_id, 0, rx, 32)) > 0) {
+		for (uint16_t i = 0; i < k; i++) {
+			const uint8_t *p = rte_pktmbuf_mtod(rx[i], const uint8_t *);
+			const struct rte_udp_hdr *u =
+				(const struct rte_udp_hdr *)(p + sizeof(struct rte_ether_hdr) +
+							     sizeof(struct rte_ipv4_hdr));
+			const uint8_t *d = (const uint8_t *)(u + 1);
+			struct dgram *g = &got[n++];
+
+			assert_true(n <= sizeof(got) / sizeof(got[0]));
+			assert_int_equal(rx[i]->nb_segs, 1);
+			g->len = (uint16_t)(rte_be_to_cpu_16(u->dgram_len) - 8);
+			assert_true(g->len >= WC_MC_UDP_HDR && g->len <= WC_MC_UDP_DGRAM_MAX);
+			g->req_id = (uint16_t)(d[0] << 8 | d[1]);
+			g->seq = (uint16_t)(d[2] << 8 | d[3]);
+			g->total = (uint16_t)(d[4] << 8 | d[5]);
+			g->reserved = (uint16_t)(d[6] << 8 | d[7]);
+			memcpy(g->data, d + WC_MC_UDP_HDR, g->len - WC_MC_UDP_HDR);
+			rte_pktmbuf_free(rx[i]);
+		}
+	}
+	return n;
+}
+
+static unsigned int send_text(uint32_t src, uint16_t id, const char *text)
+{
+	return exchange(src, id, 0, 1, text, strlen(text));
+}
+
+/* The reply's bytes in sequence order, checking the headers on the way. */
+static size_t reassemble(unsigned int n, uint16_t id, uint8_t *out)
+{
+	size_t len = 0;
+
+	for (unsigned int want = 0; want < n; want++) {
+		unsigned int i;
+
+		for (i = 0; i < n && got[i].seq != want; i++)
+			;
+		assert_true(i < n);
+		assert_int_equal(got[i].req_id, id);
+		assert_int_equal(got[i].total, n);
+		assert_int_equal(got[i].reserved, 0);
+		memcpy(out + len, got[i].data, got[i].len - WC_MC_UDP_HDR);
+		len += got[i].len - WC_MC_UDP_HDR;
+	}
+	return len;
+}
+
+static void test_parse_hdr(void **state)
+{
+	static const uint8_t ok[8] = { 0x12, 0x34, 0, 0, 0, 1, 0xab, 0xcd };
+	static const uint8_t two[8] = { 0, 1, 0, 0, 0, 2, 0, 0 };
+	static const uint8_t second[8] = { 0, 1, 0, 1, 0, 2, 0, 0 };
+	struct wc_mc_udp_hdr h;
+
+	(void)state;
+	assert_int_equal(wc_mc_udp_parse_hdr(ok, 8, &h), 0);
+	assert_int_equal(h.req_id, 0x1234);
+	assert_int_equal(h.seq, 0);
+	assert_int_equal(h.total, 1);
+	assert_int_equal(h.reserved, 0xabcd);
+	for (size_t len = 0; len < 8; len++)
+		assert_int_equal(wc_mc_udp_parse_hdr(ok, len, &h), -EINVAL);
+	assert_int_equal(wc_mc_udp_parse_hdr(two, 8, &h), -EMSGSIZE);
+	assert_int_equal(wc_mc_udp_parse_hdr(second, 8, &h), -EMSGSIZE);
+}
+
+static void test_small_reply(void **state)
+{
+	unsigned int n;
+
+	(void)state;
+	n = send_text(CLI_IP, 0xbeef, "set k 7 0 3\r\nabc\r\n");
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].req_id, 0xbeef);
+	assert_int_equal(got[0].seq, 0);
+	assert_int_equal(got[0].total, 1);
+	assert_int_equal(got[0].len, 8 + 8);
+	assert_memory_equal(got[0].data, "STORED\r\n", 8);
+	n = send_text(CLI_IP, 7, "get k\r\n");
+	assert_int_equal(n, 1);
+	assert_memory_equal(got[0].data, "VALUE k 7 3\r\nabc\r\nEND\r\n", 23);
+	/* noreply: nothing at all comes back. */
+	assert_int_equal(send_text(CLI_IP, 8, "set k 0 0 1 noreply\r\nx\r\n"), 0);
+}
+
+static void test_big_reply_split(void **state)
+{
+	static uint8_t out[BIG + 256];
+	char head[64];
+	size_t len, hl;
+	unsigned int n, want;
+
+	(void)state;
+	assert_int_equal(wc_store_set(store, WC_MODE_SET, "big", 3, wc_store_hash("big", 3), bigval,
+				      BIG, 0, 0, 0, NULL),
+			 WC_STORE_OK);
+	n = send_text(CLI_IP, 0x4242, "get big\r\n");
+	hl = (size_t)snprintf(head, sizeof(head), "VALUE big 0 %u\r\n", BIG);
+	want = (unsigned int)((hl + BIG + 7 + WC_MC_UDP_DATA_MAX - 1) / WC_MC_UDP_DATA_MAX);
+	assert_int_equal(n, want);
+	for (unsigned int i = 0; i + 1 < n; i++)
+		assert_int_equal(got[i].len, WC_MC_UDP_DGRAM_MAX);
+	len = reassemble(n, 0x4242, out);
+	assert_int_equal(len, hl + BIG + 7);
+	assert_memory_equal(out, head, hl);
+	assert_memory_equal(out + hl, bigval, BIG);
+	assert_memory_equal(out + hl + BIG, "\r\nEND\r\n", 7);
+}
+
+static void test_drops(void **state)
+{
+	uint64_t before;
+
+	(void)state;
+	before = st.drop_mc_multi_dgram;
+	assert_int_equal(exchange(CLI_IP, 1, 0, 2, "get k\r\n", 7), 0);
+	assert_int_equal(exchange(CLI_IP, 1, 1, 2, "get k\r\n", 7), 0);
+	assert_int_equal(st.drop_mc_multi_dgram, before + 2);
+
+	before = st.drop_mc_frame;
+	/* A header and no command: nothing to answer, nothing dropped. */
+	assert_int_equal(exchange(CLI_IP, 1, 0, 1, "", 0), 0);
+	{
+		/* A datagram shorter than the header. */
+		static uint8_t f[128];
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		size_t flen = frame(f, CLI_IP, "\x00\x01\x00", 3);
+
+		memcpy(rte_pktmbuf_append(m, (uint16_t)flen), f, flen);
+		wc_net_input(net, &m, 1);
+		wc_net_tx_flush(net);
+	}
+	assert_int_equal(st.drop_mc_frame, before + 1);
+
+	/* Complete commands are answered; the cut one is counted. */
+	before = st.drop_mc_truncated;
+	assert_int_equal(send_text(CLI_IP, 9, "get k\r\nset z 0 0 10\r\nabc"), 1);
+	assert_memory_equal(got[0].data, "VALUE k 0 1\r\nx\r\nEND\r\n", 21);
+	assert_int_equal(st.drop_mc_truncated, before + 1);
+	assert_null(wc_store_lookup(store, "z", 1, wc_store_hash("z", 1)));
+}
+
+static void test_open_source_budget(void **state)
+{
+	uint64_t before = st.drop_udp_reply_cap, src = st.drop_udp_source;
+
+	(void)state;
+	/* Closed (the default): an outside source gets nothing. */
+	ifc.udp_open = false;
+	assert_int_equal(send_text(FAR_IP, 1, "get k\r\n"), 0);
+	assert_int_equal(st.drop_udp_source, src + 1);
+	/* Open: small replies within the budget; a big one is refused whole. */
+	ifc.udp_open = true;
+	ifc.udp_open_budget = 4096;
+	assert_int_equal(send_text(FAR_IP, 2, "get k\r\n"), 1);
+	assert_int_equal(send_text(FAR_IP, 3, "get big\r\n"), 0);
+	assert_int_equal(st.drop_udp_reply_cap, before + 1);
+	/* The subnet itself is never capped. */
+	assert_true(send_text(CLI_IP, 4, "get big\r\n") > 300);
+	ifc.udp_open = false;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_hdr),	   cmocka_unit_test(test_small_reply),
+		cmocka_unit_test(test_big_reply_split),	   cmocka_unit_test(test_drops),
+		cmocka_unit_test(test_open_source_budget),
+	};
+	struct rte_eth_conf conf;
+	struct wc_store_config sc = {
+		.name = "test_mc_udp",
+		.mem_limit = 64u << 20,
+		.max_item_size = 1u << 20,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	int rc = wc_test_eal_init("test_mc_udp");
+
+	if (rc != 0) {
+		fprintf(stderr, "test_mc_udp: EAL init failed: %d\n", rc);
+		return 1;
+	}
+	pool = rte_pktmbuf_pool_create("test_mc_udp", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	memset(&conf, 0, sizeof(conf));
+	/* A net_ring port with no arguments loops its TX ring back to RX. */
+	if (pool == NULL || rte_eal_hotplug_add("vdev", RING_PORT, "") != 0 ||
+	    rte_eth_dev_get_port_by_name(RING_PORT, &port_id) != 0 ||
+	    rte_eth_dev_configure(port_id, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(port_id, 0, 1024, SOCKET_ID_ANY, NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup(port_id, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start(port_id) != 0) {
+		fprintf(stderr, "test_mc_udp: cannot start the ring port\n");
+		return 1;
+	}
+	store = wc_store_create(&sc);
+	net = calloc(1, sizeof(*net));
+	bigval = malloc(BIG);
+	if (store == NULL || net == NULL || bigval == NULL)
+		return 1;
+	for (uint32_t i = 0; i < BIG; i++)
+		bigval[i] = (uint8_t)('a' + (i * 7 + i / 1000) % 26);
+	wc_store_tick(store, 1000000);
+
+	rte_eth_macaddr_get(port_id, &ifc.mac);
+	ifc.port_id = port_id;
+	ifc.ip = rte_cpu_to_be_32(OUR_IP);
+	ifc.netmask = rte_cpu_to_be_32(0xffffff00);
+	ifc.apps[0].port = rte_cpu_to_be_16(11211);
+	ifc.apps[0].input = wc_mc_udp_input;
+	ifc.n_apps = 1;
+	srv.max_item_size = 1u << 20;
+	srv.version = "test";
+	memset(&mc, 0, sizeof(mc));
+	mc.srv = &srv;
+	mc.store = store;
+	mc.st = &st;
+	net->ifc = &ifc;
+	net->pool = pool;
+	net->st = &st;
+	net->tsc_hz = rte_get_tsc_hz();
+	net->now_tsc = rte_rdtsc();
+	net->app_arg[0] = &mc;
+
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Every mbuf came back: replies, requests and the reused ones. */
+	if (rc == 0 && rte_mempool_avail_count(pool) != 8191) {
+		fprintf(stderr, "test_mc_udp: %u mbufs leaked\n",
+			8191 - rte_mempool_avail_count(pool));
+		rc = 1;
+	}
+	rte_eth_dev_stop(port_id);
+	rte_eth_dev_close(port_id);
+	wc_store_destroy(store);
+	free(net);
+	free(bigval);
+	rte_mempool_free(pool);
+	return rc;
+}
