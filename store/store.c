@@ -12,12 +12,15 @@
  *   mem: | seg 0 | seg 1 | seg 2 | ... | seg n-1 |
  *   seg: | item | item (dead) | item | ... | item |   free tail   |
  *                                               ^ used
- *   item (8-byte aligned, 30-byte header):
- *   | cas 8 | exptime 4 | flags 4 | atime 4 | vlen 4 | hpos 4 | klen 1 | bits 1 | key | value |
+ *   item (8-byte aligned, 32-byte header):
+ *   | cas 8 | exptime 4 | flags 4 | atime 4 | vlen 4 | hpos 4 | klen 1 | obits 1 | rbits 1 |
+ *   | ver 1 | key | value |
  *
- * hpos is the rte_hash position of the item's index entry; bits hold the
- * meta-protocol bits (WON, STALE), fetched, visited (second chance), dead
- * and the item's place in its collision chain. There is no per-item pointer.
+ * hpos is the rte_hash position of the item's index entry; obits hold what
+ * only the owner writes: the meta-protocol bits (WON, STALE), dead, and the
+ * item's place in its collision chain; rbits what any reader may set:
+ * fetched and visited (second chance). ver guards in-place metadata changes
+ * against remote readers (see wc_store_read()). There is no per-item pointer.
  *
  * Index. rte_hash keyed by 8 bytes, data = item pointer. The index key of a
  * key is its 64-bit hash h; when two different keys share h, the second takes
@@ -39,6 +42,15 @@
  *
  * Expiry is lazy on lookup, and wc_store_tick() walks a bounded number of
  * items per call, skipping segments whose earliest expiry is in the future.
+ *
+ * Remote readers (CREW). With cfg->qsbr, other lcores read through
+ * wc_store_read() while the owner writes. A published item's key, value,
+ * flags and length never change: overwrites, appends and incr/decr write a
+ * new item and repoint the index entry (one atomic pointer store in an
+ * RW_CONCURRENCY_LF rte_hash). An emptied segment is retired with an RCU
+ * token and reused only after a grace period; deleted keys' index slots go
+ * through the hash's RCU defer queue. Nothing on this path ever waits for a
+ * grace period: a few free or retired segments are kept in reserve instead.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +63,7 @@
 #include <rte_hash.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_rcu_qsbr.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -66,19 +79,23 @@ struct wc_item {
 	uint32_t vlen;
 	uint32_t hpos; /* rte_hash position of the index entry */
 	uint8_t klen;
-	uint8_t bits;
-	char data[]; /* key, then value */
+	uint8_t obits; /* owner-written: WON, STALE, DEAD, chain index */
+	uint8_t rbits; /* written by any reader: FETCHED, VISITED */
+	uint8_t ver;   /* odd while the owner rewrites metadata in place */
+	char data[];   /* key, then value */
 };
 
 #define ITEM_HDR   offsetof(struct wc_item, data)
 #define ITEM_ALIGN 8
 
+/* obits */
 #define IT_PUBLIC      (WC_ITEM_WON | WC_ITEM_STALE)
-#define IT_FETCHED     0x04
-#define IT_VISITED     0x08
-#define IT_DEAD	       0x10
+#define IT_DEAD	       0x04
 #define IT_CHAIN_SHIFT 5
-#define CHAIN_MAX      8 /* 3 bits of chain index */
+/* rbits */
+#define IT_FETCHED 0x01
+#define IT_VISITED 0x02
+#define CHAIN_MAX  8 /* 3 bits of chain index */
 
 /*
  * Derived index keys of a chain. Large odd constants, so that a derived key
@@ -95,21 +112,31 @@ static const uint64_t chain_salt[CHAIN_MAX] = {
 	0x8ebc6af09c88c6e3ULL,
 };
 
-enum seg_state { SEG_FREE, SEG_ACTIVE, SEG_SEALED };
+/*
+ * A segment's life: FREE -> ACTIVE (items appended) -> SEALED (in the FIFO)
+ * -> emptied -> FREE. With remote readers (cfg->qsbr) an emptied segment is
+ * RETIRED first, with an RCU token, and only goes back to FREE once every
+ * reader has passed a quiescent state since: a reader may still be copying
+ * an item out of it.
+ */
+enum seg_state { SEG_FREE, SEG_ACTIVE, SEG_SEALED, SEG_RETIRED };
 
 struct seg {
 	uint32_t used;	  /* append offset */
 	uint32_t live;	  /* bytes of items not dead (incl. allocated, unlinked) */
 	uint32_t exp_min; /* earliest non-zero exptime written here; 0 = none */
-	int32_t prev;	  /* FIFO links; next also links the free list */
+	int32_t prev;	  /* FIFO links; next also links the free and retired lists */
 	int32_t next;
 	uint8_t state;
+	uint64_t token; /* RETIRED: the grace period to wait for */
 };
 
 #define DEF_MAX_ITEM   (1u << 20)
 #define DEF_SEG_SIZE   (1u << 20)
 #define MIN_SEG_SIZE   4096u
 #define MIN_SEGS       4u   /* active + reserve + two pinned */
+#define RESV_SEGS_RCU  3u   /* free + retired segments kept with remote readers */
+#define READ_TRIES     64   /* wc_store_read() attempts before -EAGAIN */
 #define WANT_SEGS      16u  /* shrink segments of small partitions to this */
 #define COMPACT_SCAN   16   /* FIFO segments looked at for compaction */
 #define WALK_ITEMS     1024 /* expiry walk budget per tick, items */
@@ -120,6 +147,13 @@ struct seg {
 
 struct wc_store {
 	struct rte_hash *idx;
+	struct rte_rcu_qsbr *qsbr; /* NULL: no remote readers */
+	/*
+	 * Bumped (odd while under way) around index changes that move a key
+	 * between the derived keys of a chain, so a remote reader that missed
+	 * can tell a real miss from one that raced with the move.
+	 */
+	uint32_t idx_seq;
 	uint8_t *mem;
 	struct seg *segs;
 	uint32_t nseg;
@@ -130,6 +164,10 @@ struct wc_store {
 	int32_t fifo_tail;
 	int32_t free_head;
 	uint32_t nfree;
+	int32_t ret_head; /* retired segments, oldest token first */
+	int32_t ret_tail;
+	uint32_t nretired;
+	uint64_t max_items; /* linked items allowed; the index has slack beyond */
 	uint32_t nsealed;
 	int32_t pin[2]; /* segments that must not move: open reservation, current op */
 	int32_t busy;	/* segment being walked; not released under the walker */
@@ -198,29 +236,55 @@ static int idx_key_cmp(const void *a, const void *b, size_t len)
 
 /* ---- items ---- */
 
+/* What an item counts for in max_item_size and the bytes stat. */
 static inline uint32_t item_bytes(size_t klen, size_t vlen)
 {
-	return (uint32_t)(ITEM_HDR + klen + vlen);
+	return (uint32_t)(WC_ITEM_HDR + klen + vlen);
+}
+
+/* The memory an item takes in its segment. */
+static inline uint32_t item_mem(size_t klen, size_t vlen)
+{
+	return RTE_ALIGN_CEIL((uint32_t)(ITEM_HDR + klen + vlen), ITEM_ALIGN);
 }
 
 static inline uint32_t item_size(const struct wc_item *it)
 {
-	return RTE_ALIGN_CEIL(item_bytes(it->klen, it->vlen), ITEM_ALIGN);
+	return item_mem(it->klen, it->vlen);
 }
 
 static inline unsigned item_chain(const struct wc_item *it)
 {
-	return it->bits >> IT_CHAIN_SHIFT;
+	return it->obits >> IT_CHAIN_SHIFT;
 }
 
 static inline void item_set_chain(struct wc_item *it, unsigned ci)
 {
-	it->bits = (uint8_t)((it->bits & ((1u << IT_CHAIN_SHIFT) - 1)) | (ci << IT_CHAIN_SHIFT));
+	it->obits = (uint8_t)((it->obits & ((1u << IT_CHAIN_SHIFT) - 1)) | (ci << IT_CHAIN_SHIFT));
 }
 
 static inline bool item_expired(const struct wc_store *s, const struct wc_item *it)
 {
 	return it->exptime != 0 && it->exptime <= s->now;
+}
+
+/*
+ * In-place metadata changes of a published item (exptime, CAS, meta bits)
+ * are bracketed by an odd version, seqlock style: a remote reader that saw
+ * the version change, or saw it odd, copies again. Only the owner writes
+ * ver, so a plain increment is enough; the barriers order it against the
+ * fields it guards.
+ */
+static inline void item_wbegin(struct wc_item *it)
+{
+	__atomic_store_n(&it->ver, (uint8_t)(it->ver + 1), __ATOMIC_RELAXED);
+	rte_smp_wmb();
+}
+
+static inline void item_wend(struct wc_item *it)
+{
+	rte_smp_wmb();
+	__atomic_store_n(&it->ver, (uint8_t)(it->ver + 1), __ATOMIC_RELAXED);
 }
 
 static inline uint8_t *item_val(struct wc_item *it)
@@ -307,10 +371,61 @@ static void free_push(struct wc_store *s, int32_t i)
 	walk_forget(s, i);
 }
 
+/* Park an emptied segment until the readers that may still look into it
+ * have all passed a quiescent state. */
+static void seg_retire(struct wc_store *s, int32_t i)
+{
+	struct seg *g = &s->segs[i];
+
+	g->state = SEG_RETIRED;
+	g->used = 0;
+	g->live = 0;
+	g->exp_min = 0;
+	g->prev = -1;
+	g->next = -1;
+	g->token = rte_rcu_qsbr_start(s->qsbr);
+	if (s->ret_tail >= 0)
+		s->segs[s->ret_tail].next = i;
+	else
+		s->ret_head = i;
+	s->ret_tail = i;
+	s->nretired++;
+	walk_forget(s, i);
+}
+
+/* Move retired segments whose grace period is over to the free list; never
+ * waits. Tokens grow along the list, so the first one not yet done ends it. */
+static void ret_poll(struct wc_store *s)
+{
+	while (s->ret_head >= 0) {
+		int32_t i = s->ret_head;
+
+		if (rte_rcu_qsbr_check(s->qsbr, s->segs[i].token, false) != 1)
+			break;
+		s->ret_head = s->segs[i].next;
+		if (s->ret_head < 0)
+			s->ret_tail = -1;
+		s->nretired--;
+		free_push(s, i);
+	}
+}
+
+/* An emptied segment goes back: at once, or after a grace period. */
+static void seg_release(struct wc_store *s, int32_t i)
+{
+	if (s->qsbr != NULL)
+		seg_retire(s, i);
+	else
+		free_push(s, i);
+}
+
 static int32_t free_pop(struct wc_store *s)
 {
-	int32_t i = s->free_head;
+	int32_t i;
 
+	if (s->free_head < 0 && s->ret_head >= 0)
+		ret_poll(s);
+	i = s->free_head;
 	if (i < 0)
 		return -1;
 	s->free_head = s->segs[i].next;
@@ -336,8 +451,10 @@ static void seg_maybe_release(struct wc_store *s, int32_t i)
 		return;
 	if (g->state == SEG_SEALED) {
 		fifo_remove(s, i);
-		free_push(s, i);
-	} else if (g->state == SEG_ACTIVE && g->used != 0) {
+		seg_release(s, i);
+	} else if (g->state == SEG_ACTIVE && g->used != 0 && s->qsbr == NULL) {
+		/* With remote readers the dead items stay where they are until the
+		 * segment is sealed and retired: appending on is safe, rewinding not. */
 		seg_rewind(s, i);
 	}
 }
@@ -355,7 +472,7 @@ static void item_mark_dead(struct wc_store *s, struct wc_item *it)
 {
 	int32_t i = seg_of(s, it);
 
-	it->bits |= IT_DEAD;
+	it->obits |= IT_DEAD;
 	s->segs[i].live -= item_size(it);
 	if (s->segs[i].live == 0)
 		seg_maybe_release(s, i);
@@ -427,13 +544,14 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 
 		if (idx_get(s, d, &other) >= 0)
 			continue;
+		/* Complete before the entry makes it visible to remote readers. */
+		item_set_chain(it, i);
 		pos = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), it);
 		if (pos < 0)
 			return pos;
 		pos = rte_hash_lookup_with_hash(s->idx, &d, idx_sig(d));
 		RTE_ASSERT(pos >= 0);
 		it->hpos = (uint32_t)pos;
-		item_set_chain(it, i);
 		return 0;
 	}
 	return -ENOBUFS;
@@ -443,9 +561,10 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 static void idx_repoint_key(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 			    uint64_t d)
 {
-	rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), nit);
 	nit->hpos = old->hpos;
 	item_set_chain(nit, item_chain(old));
+	/* An update of an existing key: one atomic store of the data pointer. */
+	rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), nit);
 }
 
 /* Point the index entry of @p old at @p nit (same derived key, same slot). */
@@ -478,10 +597,18 @@ static void idx_remove(struct wc_store *s, struct wc_item *it)
 	if (last != NULL) {
 		uint64_t dl = h ^ chain_salt[li];
 
-		rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), last);
+		/*
+		 * A remote reader looking for last may probe d before the move
+		 * and dl after it, and miss: idx_seq tells it to look again.
+		 */
+		__atomic_store_n(&s->idx_seq, s->idx_seq + 1, __ATOMIC_RELAXED);
+		rte_smp_wmb();
 		last->hpos = it->hpos;
 		item_set_chain(last, ci);
+		rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), last);
 		rte_hash_del_key_with_hash(s->idx, &dl, idx_sig(dl));
+		rte_smp_wmb();
+		__atomic_store_n(&s->idx_seq, s->idx_seq + 1, __ATOMIC_RELEASE);
 	} else {
 		rte_hash_del_key_with_hash(s->idx, &d, idx_sig(d));
 	}
@@ -498,11 +625,11 @@ static void item_unlink(struct wc_store *s, struct wc_item *it, enum unlink_why 
 	s->stats.bytes -= item_bytes(it->klen, it->vlen);
 	if (why == UNLINK_EXPIRED) {
 		s->stats.reclaimed++;
-		if (!(it->bits & IT_FETCHED))
+		if (!(it->rbits & IT_FETCHED))
 			s->stats.expired_unfetched++;
 	} else if (why == UNLINK_EVICTED) {
 		s->stats.evictions++;
-		if (!(it->bits & IT_FETCHED))
+		if (!(it->rbits & IT_FETCHED))
 			s->stats.evicted_unfetched++;
 	}
 	item_mark_dead(s, it);
@@ -533,7 +660,7 @@ static void item_move(struct wc_store *s, struct wc_item *it, bool clear_visited
 
 	memcpy(nit, it, sz);
 	if (clear_visited)
-		nit->bits &= (uint8_t)~IT_VISITED;
+		nit->rbits &= (uint8_t)~IT_VISITED;
 	s->segs[s->active].exp_min = min_nz(s->segs[s->active].exp_min, nit->exptime);
 	idx_repoint(s, it, nit);
 	item_mark_dead(s, it);
@@ -558,13 +685,13 @@ static void seg_empty(struct wc_store *s, int32_t v, enum empty_how how, uint32_
 		uint32_t sz = item_size(it);
 
 		off += sz;
-		if (it->bits & IT_DEAD)
+		if (it->obits & IT_DEAD)
 			continue;
 		if (item_expired(s, it))
 			item_unlink(s, it, UNLINK_EXPIRED);
 		else if (how == EMPTY_COMPACT)
 			item_move(s, it, false);
-		else if (how == EMPTY_SECOND_CHANCE && (it->bits & IT_VISITED) &&
+		else if (how == EMPTY_SECOND_CHANCE && (it->rbits & IT_VISITED) &&
 			 (uint64_t)sz + need <= seg_room(s, s->active))
 			item_move(s, it, true);
 		else
@@ -573,7 +700,15 @@ static void seg_empty(struct wc_store *s, int32_t v, enum empty_how how, uint32_
 	s->busy = -1;
 	RTE_ASSERT(g->live == 0);
 	fifo_remove(s, v);
-	free_push(s, v);
+	seg_release(s, v);
+}
+
+/* Whether fewer segments than the reserve are free or on their way back. */
+static inline bool resv_low(const struct wc_store *s)
+{
+	if (s->qsbr == NULL)
+		return s->nfree == 0;
+	return s->nfree + s->nretired < RESV_SEGS_RCU;
 }
 
 /* Oldest sealed segment that may be moved, or -1. */
@@ -618,22 +753,37 @@ static int reclaim_one(struct wc_store *s, uint32_t need)
 static int seg_open_new(struct wc_store *s, uint32_t need)
 {
 	int32_t a = s->active, f;
+	bool empty = s->segs[a].live == 0 && !seg_pinned(s, a);
 
-	if (s->segs[a].live == 0 && !seg_pinned(s, a)) {
+	if (empty && s->qsbr == NULL) {
 		seg_rewind(s, a);
 		return 0;
 	}
+	if (s->qsbr != NULL)
+		ret_poll(s);
 	if (s->nfree == 0)
 		return -ENOMEM;
-	fifo_push(s, a);
+	if (empty)
+		seg_retire(s, a); /* dead items a reader may still be copying */
+	else
+		fifo_push(s, a);
 	f = free_pop(s);
 	s->segs[f].state = SEG_ACTIVE;
 	s->active = f;
-	/* Refill the reserve now, while the new active segment is empty. */
-	for (uint32_t tries = 0; s->nfree == 0 && tries < s->nseg; tries++)
+	if (empty)
+		return 0;
+	/*
+	 * Refill the reserve now, while the new active segment is empty. With
+	 * remote readers, segments emptied here are only retired: keep a few
+	 * in the pipeline so that a grace period still under way when the next
+	 * segment is needed does not fail a store.
+	 */
+	for (uint32_t tries = 0; resv_low(s) && tries < s->nseg; tries++)
 		if (reclaim_one(s, need) < 0)
 			break;
-	if (s->nfree == 0 && s->no_evict) {
+	if (s->qsbr != NULL)
+		ret_poll(s);
+	if (s->nfree + s->nretired == 0 && s->no_evict) {
 		fifo_remove(s, a);
 		s->segs[a].state = SEG_ACTIVE;
 		s->active = a;
@@ -680,7 +830,9 @@ static void item_init(struct wc_store *s, struct wc_item *it, const void *key, s
 	it->vlen = vlen;
 	it->hpos = 0;
 	it->klen = (uint8_t)klen;
-	it->bits = 0;
+	it->obits = 0;
+	it->rbits = 0;
+	it->ver = 0;
 	memcpy(it->data, key, klen);
 	s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
 }
@@ -700,7 +852,7 @@ static unsigned evict_active_prefix(struct wc_store *s, const struct wc_item *ke
 		struct wc_item *it = (struct wc_item *)(base + off);
 
 		off += item_size(it);
-		if ((it->bits & IT_DEAD) || it == keep || it == s->resv)
+		if ((it->obits & IT_DEAD) || it == keep || it == s->resv)
 			continue;
 		item_unlink(s, it, item_expired(s, it) ? UNLINK_EXPIRED : UNLINK_EVICTED);
 		n++;
@@ -714,12 +866,14 @@ static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 {
 	for (uint32_t tries = 0; tries <= s->nseg + 1; tries++) {
 		int32_t v;
-		int ret = idx_insert(s, it, h);
+		int ret = s->stats.curr_items < s->max_items ? idx_insert(s, it, h) : -ENOSPC;
 
 		if (ret == 0)
 			return 0;
 		if (ret != -ENOSPC || s->no_evict)
 			break; /* chain full (only forced collisions), or may not evict */
+		if (s->qsbr != NULL && s->stats.curr_items < s->max_items && tries > 0)
+			break; /* slots still in their grace period: do not evict more */
 		v = fifo_victim(s);
 		if (v >= 0)
 			seg_empty(s, v, EMPTY_DROP, 0);
@@ -732,10 +886,46 @@ static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 
 /* ---- lifecycle ---- */
 
+/*
+ * flush_all with remote readers: rte_hash_reset() may not run under lock-free
+ * readers, so every linked item is unlinked one by one (its index slot goes
+ * through the hash's RCU defer queue) and the sealed segments are retired.
+ * The active segment stays, with its dead items, and is appended to.
+ */
+static void store_reset_rcu(struct wc_store *s)
+{
+	int32_t keep = s->resv != NULL ? seg_of(s, s->resv) : -1;
+
+	for (uint32_t i = 0; i < s->nseg; i++) {
+		struct seg *g = &s->segs[i];
+		uint8_t *base = seg_base(s, (int32_t)i);
+
+		if (g->state != SEG_SEALED && g->state != SEG_ACTIVE)
+			continue;
+		s->busy = (int32_t)i;
+		for (uint32_t off = 0; off < g->used;) {
+			struct wc_item *it = (struct wc_item *)(base + off);
+
+			off += item_size(it);
+			if (!(it->obits & IT_DEAD) && it != s->resv)
+				item_unlink(s, it, UNLINK_DELETE);
+		}
+		s->busy = -1;
+		if ((int32_t)i != keep)
+			seg_maybe_release(s, (int32_t)i);
+	}
+	s->walk_seg = -1;
+	s->walk_off = 0;
+}
+
 static void store_reset(struct wc_store *s)
 {
 	int32_t keep = s->resv != NULL ? seg_of(s, s->resv) : -1;
 
+	if (s->qsbr != NULL) {
+		store_reset_rcu(s);
+		return;
+	}
 	rte_hash_reset(s->idx);
 	s->fifo_head = s->fifo_tail = -1;
 	s->free_head = -1;
@@ -759,7 +949,7 @@ static void store_reset(struct wc_store *s)
 
 			off += item_size(it);
 			if (it != s->resv)
-				it->bits |= IT_DEAD;
+				it->obits |= IT_DEAD;
 		}
 		g->live = item_size(s->resv);
 		g->exp_min = 0;
@@ -789,15 +979,16 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	if (cfg == NULL || cfg->name == NULL || strlen(cfg->name) >= RTE_HASH_NAMESIZE)
 		goto fail;
 	max_item = cfg->max_item_size != 0 ? cfg->max_item_size : DEF_MAX_ITEM;
-	if (max_item < ITEM_HDR + 2 || max_item > (1u << 30))
+	if (max_item < WC_ITEM_HDR + 2 || max_item > (1u << 30))
 		goto fail;
-	min_seg = rte_align64pow2(RTE_ALIGN_CEIL(max_item, ITEM_ALIGN));
+	min_seg = rte_align64pow2(item_mem(0, max_item));
 	if (min_seg < MIN_SEG_SIZE)
 		min_seg = MIN_SEG_SIZE;
 	seg = RTE_MAX((size_t)DEF_SEG_SIZE, min_seg);
 	while (seg > min_seg && cfg->mem_limit / seg < WANT_SEGS)
 		seg >>= 1;
-	if (cfg->mem_limit / seg < MIN_SEGS || cfg->mem_limit / seg > INT32_MAX)
+	if (cfg->mem_limit / seg < MIN_SEGS + (cfg->qsbr != NULL ? RESV_SEGS_RCU : 0) ||
+	    cfg->mem_limit / seg > INT32_MAX)
 		goto fail;
 
 	err = ENOMEM;
@@ -824,12 +1015,28 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 
 	entries = cfg->max_items != 0 ? cfg->max_items : cfg->mem_limit / BYTES_PER_ITEM;
 	entries = RTE_MAX(entries, (uint64_t)64);
+	s->max_items = entries;
+	/*
+	 * A deleted key's slot comes back only after a grace period; an
+	 * eviction frees a whole segment's keys at once. Slack of two
+	 * segments of the smallest items keeps inserts from waiting on it.
+	 */
+	if (cfg->qsbr != NULL)
+		entries += 2 * (seg / item_mem(1, 0));
 	entries = RTE_MIN(entries, (uint64_t)RTE_HASH_ENTRIES_MAX);
 	hp.name = cfg->name;
 	hp.entries = (uint32_t)entries;
 	hp.key_len = sizeof(uint64_t);
 	hp.hash_func = idx_hash_func;
 	hp.socket_id = cfg->socket_id;
+	/*
+	 * Remote readers: the index is read lock-free while the owner (the
+	 * only writer) changes it, and a deleted key's slot is reused only
+	 * after a grace period (the hash's own RCU defer queue). Without them
+	 * the plain table is cheaper on the owner's lookups.
+	 */
+	if (cfg->qsbr != NULL)
+		hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
 	s->idx = rte_hash_create(&hp);
 	if (s->idx == NULL) {
 		err = rte_errno != 0 ? rte_errno : ENOMEM;
@@ -837,9 +1044,21 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	}
 	/* rte_hash compares 8-byte keys with a memcmp() call otherwise. */
 	rte_hash_set_cmp_func(s->idx, idx_key_cmp);
+	if (cfg->qsbr != NULL) {
+		struct rte_hash_rcu_config rc = { 0 };
+
+		rc.v = cfg->qsbr;
+		rc.mode = RTE_HASH_QSBR_MODE_DQ;
+		if (rte_hash_rcu_qsbr_add(s->idx, &rc) != 0) {
+			err = rte_errno != 0 ? rte_errno : ENOMEM;
+			goto fail;
+		}
+	}
 
 	s->active = 0;
+	s->ret_head = s->ret_tail = -1;
 	store_reset(s);
+	s->qsbr = cfg->qsbr; /* after the reset above, which may use rte_hash_reset() */
 	return s;
 fail:
 	wc_store_destroy(s);
@@ -876,7 +1095,8 @@ static void walk_slice(struct wc_store *s)
 			i = (int32_t)s->walk_next;
 			s->walk_next = (s->walk_next + 1) % s->nseg;
 			g = &s->segs[i];
-			if (g->state == SEG_FREE || g->exp_min == 0 || g->exp_min > s->now)
+			if (g->state == SEG_FREE || g->state == SEG_RETIRED || g->exp_min == 0 ||
+			    g->exp_min > s->now)
 				continue;
 			s->walk_seg = i;
 			s->walk_off = 0;
@@ -890,7 +1110,7 @@ static void walk_slice(struct wc_store *s)
 
 			s->walk_off += item_size(it);
 			items--;
-			if ((it->bits & IT_DEAD) || it == s->resv)
+			if ((it->obits & IT_DEAD) || it == s->resv)
 				continue;
 			if (item_expired(s, it))
 				item_unlink(s, it, UNLINK_EXPIRED);
@@ -915,7 +1135,9 @@ static void walk_slice(struct wc_store *s)
 
 void wc_store_tick(struct wc_store *s, uint32_t now)
 {
-	s->now = now;
+	__atomic_store_n(&s->now, now, __ATOMIC_RELAXED);
+	if (s->ret_head >= 0)
+		ret_poll(s);
 	if (s->flush_at != 0 && now >= s->flush_at) {
 		s->flush_at = 0;
 		store_reset(s);
@@ -930,6 +1152,11 @@ uint32_t wc_store_now(const struct wc_store *s)
 }
 
 /* ---- lookup ---- */
+
+static inline bool key_ok(size_t klen)
+{
+	return klen != 0 && klen <= WC_KEY_MAX;
+}
 
 /* Find a live item; an expired one is reclaimed on the way. */
 static struct wc_item *find_live(struct wc_store *s, const void *key, size_t klen, uint64_t h)
@@ -967,10 +1194,93 @@ struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, u
 	return it;
 }
 
+/*
+ * The CREW read. What makes it safe without a lock:
+ * - the index is an LF rte_hash: a lookup racing with the owner's change
+ *   returns the old or the new item pointer, both still mapped;
+ * - item memory (and a deleted key's index slot) is reused only after every
+ *   reader registered on s->qsbr has passed a quiescent state, so an item
+ *   found here stays readable until this lcore's next quiescent state;
+ * - the key, flags, length and value of a published item never change (the
+ *   owner writes a new item and repoints the index instead); exptime, CAS
+ *   and meta bits may, under the item's version, checked around the copy;
+ * - an item the owner has unlinked or moved is marked dead after the index
+ *   stopped pointing at it: looking up again finds the moved copy, or not.
+ * Readers write only rbits and atime, with plain stores.
+ */
+int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t hash, void *buf,
+		  size_t buflen, bool bump, struct wc_item_meta *meta)
+{
+	if (unlikely(!key_ok(klen)))
+		return -ENOENT;
+	for (int tries = 0; tries < READ_TRIES; tries++) {
+		uint32_t seq = __atomic_load_n(&s->idx_seq, __ATOMIC_ACQUIRE);
+		struct wc_item *it = NULL;
+		uint32_t vlen, exptime, now;
+		uint64_t cas;
+		uint8_t ver, ob, rb;
+
+		for (unsigned i = 0; i < CHAIN_MAX; i++) {
+			struct wc_item *x;
+
+			if (idx_get(s, hash ^ chain_salt[i], &x) < 0)
+				break;
+			if (x->klen == klen && key_eq(x->data, key, klen)) {
+				it = x;
+				break;
+			}
+		}
+		if (it == NULL) {
+			rte_smp_rmb();
+			if ((seq & 1) || __atomic_load_n(&s->idx_seq, __ATOMIC_RELAXED) != seq)
+				continue;
+			return -ENOENT;
+		}
+		ver = __atomic_load_n(&it->ver, __ATOMIC_ACQUIRE);
+		if (ver & 1)
+			continue;
+		ob = __atomic_load_n(&it->obits, __ATOMIC_RELAXED);
+		if (ob & IT_DEAD)
+			continue;
+		vlen = it->vlen;
+		exptime = __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
+		cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
+		rb = __atomic_load_n(&it->rbits, __ATOMIC_RELAXED);
+		meta->atime = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+		if (vlen <= buflen)
+			memcpy(buf, item_val(it), vlen);
+		rte_smp_rmb();
+		if (__atomic_load_n(&it->ver, __ATOMIC_RELAXED) != ver)
+			continue;
+		now = __atomic_load_n(&s->now, __ATOMIC_RELAXED);
+		if (exptime != 0 && exptime <= now)
+			return -ENOENT;
+		meta->vlen = vlen;
+		if (vlen > buflen)
+			return -ENOSPC;
+		meta->flags = it->flags;
+		meta->exptime = exptime;
+		meta->cas = cas;
+		meta->bits = ob & IT_PUBLIC;
+		meta->fetched = (rb & IT_FETCHED) != 0;
+		if (bump) {
+			/* Hints only: a racing store may win, and that is fine. */
+			if (meta->atime != now)
+				__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
+			if ((rb & (IT_FETCHED | IT_VISITED)) != (IT_FETCHED | IT_VISITED))
+				__atomic_store_n(&it->rbits,
+						 (uint8_t)(rb | IT_FETCHED | IT_VISITED),
+						 __ATOMIC_RELAXED);
+		}
+		return (int)vlen;
+	}
+	return -EAGAIN;
+}
+
 void wc_store_bump(struct wc_store *s, struct wc_item *it)
 {
 	it->atime = s->now;
-	it->bits |= IT_FETCHED | IT_VISITED;
+	it->rbits |= IT_FETCHED | IT_VISITED;
 }
 
 const char *wc_item_key(const struct wc_item *it, size_t *klen)
@@ -1009,18 +1319,20 @@ uint32_t wc_item_atime(const struct wc_item *it)
 
 bool wc_item_fetched(const struct wc_item *it)
 {
-	return (it->bits & IT_FETCHED) != 0;
+	return (it->rbits & IT_FETCHED) != 0;
 }
 
 uint8_t wc_item_bits(const struct wc_item *it)
 {
-	return it->bits & IT_PUBLIC;
+	return it->obits & IT_PUBLIC;
 }
 
 void wc_item_set_bits(struct wc_store *s, struct wc_item *it, uint8_t bits)
 {
 	RTE_SET_USED(s);
-	it->bits = (uint8_t)((it->bits & ~IT_PUBLIC) | (bits & IT_PUBLIC));
+	item_wbegin(it);
+	it->obits = (uint8_t)((it->obits & ~IT_PUBLIC) | (bits & IT_PUBLIC));
+	item_wend(it);
 }
 
 void wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptime)
@@ -1062,6 +1374,8 @@ static void drop_key(struct wc_store *s, const void *key, size_t klen, uint64_t 
 static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit, uint64_t h,
 		   uint64_t *cas_out)
 {
+	/* The CAS is part of the item before the index publishes it. */
+	nit->cas = s->cas + 1;
 	if (old != NULL) {
 		/*
 		 * old was found under base hash h, so it is indexed at h's
@@ -1084,7 +1398,7 @@ static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 	}
 	s->stats.bytes += item_bytes(nit->klen, nit->vlen);
 	s->stats.total_items++;
-	nit->cas = ++s->cas;
+	s->cas++;
 	if (cas_out != NULL)
 		*cas_out = nit->cas;
 	return WC_STORE_OK;
@@ -1142,15 +1456,15 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 		uint8_t *dst;
 
 		total = (uint64_t)old->vlen + vlen;
-		if (ITEM_HDR + klen + total > s->max_item_size)
+		if (item_bytes(klen, total) > s->max_item_size)
 			return -E2BIG;
 		/* Both the old item and the reservation hold still meanwhile. */
-		nit = item_alloc_keep(s, RTE_ALIGN_CEIL(item_bytes(klen, total), ITEM_ALIGN), old);
+		nit = item_alloc_keep(s, item_mem(klen, total), old);
 		if (nit == NULL)
 			return -ENOMEM;
 		item_init(s, nit, key, klen, (uint32_t)total, old->flags, old->exptime);
 		/* A new value: memcached forgets fetched (h) and win-token (Z) state. */
-		nit->bits = old->bits & IT_VISITED;
+		nit->rbits = old->rbits & IT_VISITED;
 		dst = item_val(nit);
 		if (mode == WC_MODE_APPEND) {
 			memcpy(dst, item_val(old), old->vlen);
@@ -1167,9 +1481,9 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 
 	if (ready != NULL) {
 		nit = ready;
-		nit->bits &= (uint8_t)~IT_DEAD;
+		nit->obits &= (uint8_t)~IT_DEAD;
 	} else {
-		nit = item_alloc_keep(s, RTE_ALIGN_CEIL(item_bytes(klen, vlen), ITEM_ALIGN), old);
+		nit = item_alloc_keep(s, item_mem(klen, vlen), old);
 		if (nit == NULL) {
 			if (mode == WC_MODE_SET && old != NULL)
 				item_unlink(s, old, UNLINK_DELETE);
@@ -1184,18 +1498,13 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 	return ret;
 }
 
-static inline bool key_ok(size_t klen)
-{
-	return klen != 0 && klen <= WC_KEY_MAX;
-}
-
 int wc_store_set(struct wc_store *s, enum wc_store_mode mode, const void *key, size_t klen,
 		 uint64_t hash, const void *val, uint32_t vlen, uint32_t flags, uint32_t exptime,
 		 uint64_t cas_in, uint64_t *cas_out)
 {
 	if (!key_ok(klen))
 		return -EINVAL;
-	if (ITEM_HDR + klen + (uint64_t)vlen > s->max_item_size) {
+	if (WC_ITEM_HDR + klen + (uint64_t)vlen > s->max_item_size) {
 		if (mode == WC_MODE_SET)
 			drop_key(s, key, klen, hash);
 		return -E2BIG;
@@ -1219,18 +1528,18 @@ uint8_t *wc_store_reserve(struct wc_store *s, const void *key, size_t klen, uint
 		*err = -EINVAL;
 		return NULL;
 	}
-	if (ITEM_HDR + klen + (uint64_t)vlen > s->max_item_size) {
+	if (WC_ITEM_HDR + klen + (uint64_t)vlen > s->max_item_size) {
 		*err = -E2BIG;
 		return NULL;
 	}
-	it = item_alloc(s, RTE_ALIGN_CEIL(item_bytes(klen, vlen), ITEM_ALIGN));
+	it = item_alloc(s, item_mem(klen, vlen));
 	if (it == NULL) {
 		*err = -ENOMEM;
 		return NULL;
 	}
 	item_init(s, it, key, klen, vlen, flags, exptime);
 	/* Not linked yet: the walkers skip it, eviction skips its segment. */
-	it->bits |= IT_DEAD;
+	it->obits |= IT_DEAD;
 	s->resv = it;
 	s->resv_hash = hash;
 	s->pin[PIN_RESV] = seg_of(s, it);
@@ -1247,7 +1556,7 @@ static void resv_close(struct wc_store *s, bool drop)
 		/* Never linked: only its live bytes are to be returned. */
 		int32_t i = seg_of(s, it);
 
-		it->bits |= IT_DEAD;
+		it->obits |= IT_DEAD;
 		s->segs[i].live -= item_size(it);
 	}
 	unpin(s, PIN_RESV);
@@ -1358,31 +1667,37 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 		v = delta > v ? 0 : v - delta;
 	len = snprintf(buf, sizeof(buf), "%" PRIu64, v);
 
-	if ((uint32_t)len <= it->vlen) {
-		/*
-		 * memcached rewrites a number that got no longer in place and
-		 * pads it with spaces ("100" decr 1 reads back as "99 "); clients
-		 * see exactly those bytes, so do the same.
-		 */
-		memcpy(item_val(it), buf, (size_t)len);
-		memset(item_val(it) + len, ' ', it->vlen - (uint32_t)len);
-		nit = it; /* the same item: fetched and token bits stay, as in memcached */
+	/*
+	 * memcached rewrites a number that got no longer in place and pads it
+	 * with spaces ("100" decr 1 reads back as "99 "); clients see exactly
+	 * those bytes, so the value keeps its length. It is not rewritten in
+	 * place all the same, since remote readers may be copying it: the new
+	 * bytes go into a new item that takes over the index entry. To clients
+	 * it is still the same item, so fetched and token bits stay, as in
+	 * memcached; a longer number is a new item there, unfetched and without
+	 * a token.
+	 */
+	bool same = (uint32_t)len <= it->vlen;
+	uint32_t nlen = same ? it->vlen : (uint32_t)len;
+
+	nit = item_alloc_keep(s, item_mem(klen, nlen), it);
+	if (nit == NULL)
+		return -ENOMEM;
+	item_init(s, nit, key, klen, nlen, it->flags, it->exptime);
+	nit->atime = it->atime;
+	if (same) {
+		nit->rbits = it->rbits;
+		nit->obits = it->obits & IT_PUBLIC;
 	} else {
-		nit = item_alloc_keep(
-			s, RTE_ALIGN_CEIL(item_bytes(klen, (uint32_t)len), ITEM_ALIGN), it);
-		if (nit == NULL)
-			return -ENOMEM;
-		item_init(s, nit, key, klen, (uint32_t)len, it->flags, it->exptime);
-		nit->atime = it->atime;
-		/* A new item: memcached starts it unfetched, with no token. */
-		nit->bits = it->bits & IT_VISITED;
-		memcpy(item_val(nit), buf, (size_t)len);
-		idx_repoint(s, it, nit);
-		s->stats.bytes += item_bytes(klen, (uint32_t)len);
-		s->stats.bytes -= item_bytes(klen, it->vlen);
-		item_mark_dead(s, it);
+		nit->rbits = it->rbits & IT_VISITED;
 	}
+	memcpy(item_val(nit), buf, (size_t)len);
+	memset(item_val(nit) + len, ' ', nlen - (uint32_t)len);
 	nit->cas = ++s->cas;
+	idx_repoint_key(s, it, nit, hash ^ chain_salt[item_chain(it)]);
+	s->stats.bytes += item_bytes(klen, nlen);
+	s->stats.bytes -= item_bytes(klen, it->vlen);
+	item_mark_dead(s, it);
 	if (result != NULL)
 		*result = v;
 	if (cas_out != NULL)
@@ -1419,7 +1734,7 @@ size_t wc_store_mem_limit(const struct wc_store *s)
 
 int wc_store_check(struct wc_store *s)
 {
-	uint32_t nfree = 0, nsealed = 0, nact = 0, n = 0;
+	uint32_t nfree = 0, nsealed = 0, nact = 0, nret = 0, n = 0;
 	uint64_t items = 0, bytes = 0;
 
 	for (int32_t i = s->free_head; i >= 0 && n <= s->nseg; i = s->segs[i].next, n++)
@@ -1434,6 +1749,12 @@ int wc_store_check(struct wc_store *s)
 			return -3;
 	if (n != s->nsealed)
 		return -4;
+	n = 0;
+	for (int32_t i = s->ret_head; i >= 0 && n <= s->nseg; i = s->segs[i].next, n++)
+		if (s->segs[i].state != SEG_RETIRED || (s->segs[i].next < 0 && s->ret_tail != i))
+			return -17;
+	if (n != s->nretired)
+		return -18;
 	for (uint32_t i = 0; i < s->nseg; i++) {
 		struct seg *g = &s->segs[i];
 		uint8_t *base = seg_base(s, (int32_t)i);
@@ -1442,9 +1763,10 @@ int wc_store_check(struct wc_store *s)
 		nfree += g->state == SEG_FREE;
 		nsealed += g->state == SEG_SEALED;
 		nact += g->state == SEG_ACTIVE;
+		nret += g->state == SEG_RETIRED;
 		if (g->state == SEG_ACTIVE && (int32_t)i != s->active)
 			return -5;
-		if (g->state == SEG_FREE)
+		if (g->state == SEG_FREE || g->state == SEG_RETIRED)
 			continue;
 		if (g->used > s->seg_size)
 			return -6;
@@ -1457,7 +1779,7 @@ int wc_store_check(struct wc_store *s)
 				live += item_size(it);
 				continue;
 			}
-			if (it->bits & IT_DEAD)
+			if (it->obits & IT_DEAD)
 				continue;
 			live += item_size(it);
 			emin = min_nz(emin, it->exptime);
@@ -1492,11 +1814,13 @@ int wc_store_check(struct wc_store *s)
 		if (g->state == SEG_SEALED && live == 0 && !seg_pinned(s, (int32_t)i))
 			return -12; /* should have been freed */
 	}
-	if (nfree != s->nfree || nsealed != s->nsealed || nact != 1)
+	if (nfree != s->nfree || nsealed != s->nsealed || nact != 1 || nret != s->nretired)
 		return -13;
 	if (items != s->stats.curr_items || bytes != s->stats.bytes)
 		return -14;
-	if ((uint64_t)rte_hash_count(s->idx) != items)
+	/* Deleted keys' slots waiting for their grace period still count. */
+	if (s->qsbr == NULL ? (uint64_t)rte_hash_count(s->idx) != items
+			    : (uint64_t)rte_hash_count(s->idx) < items)
 		return -15;
 	if (wc_store_mem_used(s) > s->mem_limit)
 		return -16;

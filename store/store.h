@@ -13,7 +13,8 @@
  * 32-bit client flags, an expiry time, and a CAS unique.
  *
  * Thread safety: a partition is owned by one lcore; every function here must
- * be called from that lcore only.
+ * be called from that lcore only, except wc_store_read() (any lcore, when the
+ * partition was made with a qsbr variable) and wc_store_owner()/wc_store_hash().
  *
  * Times are absolute, in seconds of the caller's clock (see wc_store_tick());
  * an exptime of 0 means "never expires".
@@ -26,6 +27,13 @@
 #include <stdint.h>
 
 #define WC_KEY_MAX 250 /**< longest key, as memcached */
+
+/**
+ * Bytes an item counts for besides its key and value, in max_item_size and
+ * the bytes stat: a fixed figure, whatever the item really takes in memory
+ * (wc_store_mem_used() says that), so limits do not move with the layout.
+ */
+#define WC_ITEM_HDR 30
 
 struct wc_store;
 struct wc_item;
@@ -242,10 +250,12 @@ int wc_store_delete(struct wc_store *s, const void *key, size_t klen, uint64_t h
 		    uint64_t cas_in);
 
 /**
- * incr/decr a decimal value in place, with memcached's rules: incr wraps at
- * 2^64, decr stops at 0. As memcached, a result no longer than the stored
- * value is written in place, padded with spaces to the old length; a longer
- * one makes a new item.
+ * incr/decr a decimal value, with memcached's rules: incr wraps at 2^64, decr
+ * stops at 0. As memcached, a result no longer than the stored value keeps
+ * its length, padded with spaces, and the item its fetched and token bits; a
+ * longer one makes a new item. (The bytes are written to a new copy either
+ * way, so remote readers never see a value change under them; pointers from
+ * wc_store_lookup() are stale afterwards.)
  * A non-zero @p cas_in must match.
  * @return WC_STORE_OK (with *result and *cas_out), WC_STORE_NOT_FOUND,
  *         WC_STORE_NON_NUMERIC, WC_STORE_EXISTS, -ENOMEM.

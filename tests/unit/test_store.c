@@ -15,7 +15,9 @@
 
 #include <cmocka.h>
 
+#include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_rcu_qsbr.h>
 #include <xxhash.h>
 
 #include "store/store.h"
@@ -25,6 +27,40 @@
 #define T0 1000000u /* a clock well after 0, so "past" times exist */
 
 static int store_seq;
+
+/*
+ * When set, partitions are made for remote readers: lock-free index, RCU
+ * retirement of memory. The test thread is the one registered reader and
+ * reports a quiescent state only every few operations (qs_tick()), so
+ * retired memory really waits for its grace period.
+ */
+static struct rte_rcu_qsbr *test_qsbr;
+
+static void qs_tick(void)
+{
+	static unsigned n;
+
+	if (test_qsbr != NULL && ++n % 7 == 0)
+		rte_rcu_qsbr_quiescent(test_qsbr, 0);
+}
+
+static void rcu_on(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(4);
+
+	test_qsbr = rte_zmalloc("test_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	assert_non_null(test_qsbr);
+	assert_int_equal(rte_rcu_qsbr_init(test_qsbr, 4), 0);
+	assert_int_equal(rte_rcu_qsbr_thread_register(test_qsbr, 0), 0);
+	rte_rcu_qsbr_thread_online(test_qsbr, 0);
+}
+
+static void rcu_off(void)
+{
+	rte_rcu_qsbr_thread_offline(test_qsbr, 0);
+	rte_free(test_qsbr);
+	test_qsbr = NULL;
+}
 
 static struct wc_store *mk(size_t mem, size_t max_item, uint32_t max_items, bool no_evict)
 {
@@ -39,6 +75,7 @@ static struct wc_store *mk(size_t mem, size_t max_item, uint32_t max_items, bool
 	c.socket_id = SOCKET_ID_ANY;
 	c.max_items = max_items;
 	c.no_evict = no_evict;
+	c.qsbr = test_qsbr;
 	s = wc_store_create(&c);
 	assert_non_null(s);
 	wc_store_tick(s, T0);
@@ -58,6 +95,7 @@ static uint64_t H(const char *k)
 static int set_h(struct wc_store *s, enum wc_store_mode m, const char *k, uint64_t h, const char *v,
 		 uint32_t flags, uint32_t exp, uint64_t cas_in, uint64_t *cas_out)
 {
+	qs_tick();
 	return wc_store_set(s, m, k, strlen(k), h, v, (uint32_t)strlen(v), flags, exp, cas_in,
 			    cas_out);
 }
@@ -625,6 +663,7 @@ static void test_memory_limit(void **st)
 		uint32_t vl = 50 + (uint32_t)(i * 7919) % 200;
 
 		snprintf(k, sizeof(k), "fill%d", i);
+		qs_tick();
 		assert_int_equal(
 			wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, vl, 0, 0, 0, NULL),
 			WC_STORE_OK);
@@ -915,6 +954,7 @@ static void model_run(uint64_t seed, bool collide, size_t mem, int nkeys, int op
 
 		if (op % 997 == 0)
 			assert_int_equal(wc_store_check(s), 0);
+		qs_tick();
 
 		snprintf(k, sizeof(k), "key%d", ki);
 		h = collide ? (uint64_t)(ki / 4) * 0x10001 : H(k);
@@ -1125,6 +1165,28 @@ static void test_model_evicting(void **st)
 	model_run(47 * 7919, true, 128u << 10, 4000, 50000);
 }
 
+/* The same randomized runs on partitions made for remote readers. */
+static void test_model_rcu(void **st)
+{
+	rcu_on();
+	test_model(st);
+	test_model_collisions(st);
+	test_model_evicting(st);
+	rcu_off();
+}
+
+static void test_memory_limit_rcu(void **st)
+{
+	rcu_on();
+	test_memory_limit(st);
+	test_index_full(st);
+	test_collision_expiry_eviction(st);
+	test_roundtrip(st);
+	test_modes(st);
+	test_arith(st);
+	rcu_off();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1146,6 +1208,8 @@ int main(void)
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_model_collisions),
 		cmocka_unit_test(test_model_evicting),
+		cmocka_unit_test(test_model_rcu),
+		cmocka_unit_test(test_memory_limit_rcu),
 	};
 
 	if (wc_test_eal_init("test_store") < 0) {
