@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_malloc.h>
@@ -137,6 +138,7 @@ struct seg {
 #define MIN_SEGS       4u   /* active + reserve + two pinned */
 #define RESV_SEGS_RCU  3u   /* free + retired segments kept with remote readers */
 #define READ_TRIES     64   /* wc_store_read() attempts before -EAGAIN */
+#define GRACE_WAIT_MS  10   /* longest wait for a grace period when out of reserve */
 #define WANT_SEGS      16u  /* shrink segments of small partitions to this */
 #define COMPACT_SCAN   16   /* FIFO segments looked at for compaction */
 #define WALK_ITEMS     1024 /* expiry walk budget per tick, items */
@@ -408,6 +410,24 @@ static void ret_poll(struct wc_store *s)
 		s->nretired--;
 		free_push(s, i);
 	}
+}
+
+/*
+ * The reserve ran out: every spare segment is retired and a reader has not
+ * reported a quiescent state since (an lcore descheduled by the host, say).
+ * Failing the store would be a protocol error for the client; waiting a
+ * bounded time for the grace period is the lesser evil. Counted, since it
+ * means the reserve is too small for the readers' pace.
+ */
+static void grace_wait(struct wc_store *s)
+{
+	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * GRACE_WAIT_MS;
+
+	s->stats.grace_waits++;
+	do {
+		rte_pause();
+		ret_poll(s);
+	} while (s->nfree == 0 && rte_get_timer_cycles() < end);
 }
 
 /* An emptied segment goes back: at once, or after a grace period. */
@@ -708,7 +728,7 @@ static inline bool resv_low(const struct wc_store *s)
 {
 	if (s->qsbr == NULL)
 		return s->nfree == 0;
-	return s->nfree + s->nretired < RESV_SEGS_RCU;
+	return s->nfree + s->nretired < RTE_MAX(RESV_SEGS_RCU, s->nseg / 8);
 }
 
 /* Oldest sealed segment that may be moved, or -1. */
@@ -759,8 +779,11 @@ static int seg_open_new(struct wc_store *s, uint32_t need)
 		seg_rewind(s, a);
 		return 0;
 	}
-	if (s->qsbr != NULL)
+	if (s->qsbr != NULL) {
 		ret_poll(s);
+		if (s->nfree == 0 && s->nretired != 0 && !s->no_evict)
+			grace_wait(s);
+	}
 	if (s->nfree == 0)
 		return -ENOMEM;
 	if (empty)
