@@ -4,6 +4,14 @@
  * settings, the interface policy, and one lcore context and partition per
  * worker lcore. Shared by wirecached's main, the packet fuzzer and the
  * benchmarks, so they all run the code the appliance runs.
+ *
+ * With several workers (CREW): partition i belongs to worker i (the key's
+ * owner is wc_store_owner(hash, n_workers)), lives on that lcore's socket,
+ * and is read lock-free by every worker, so its memory is reused only after
+ * all of them passed a quiescent state of one RCU variable (thread id =
+ * worker index). Each worker's memcached context sees every partition and
+ * has a scratch buffer of max-item-size bytes for values copied out of
+ * other partitions.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,20 +24,62 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include "dataplane/lcore.h"
 #include "dataplane/proto/mc_udp.h"
 #include "store/store.h"
 
+/* The RCU variable of all workers, each registered under its index. */
+static int setup_qsbr(struct wc_dataplane *dp)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(dp->n_workers);
+
+	dp->qsbr = rte_zmalloc("wc_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (dp->qsbr == NULL || rte_rcu_qsbr_init(dp->qsbr, dp->n_workers) != 0)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		if (rte_rcu_qsbr_thread_register(dp->qsbr, i) != 0)
+			return -EINVAL;
+	return 0;
+}
+
+/* Every worker's view of all partitions, and its scratch buffer. */
+static int setup_crew(struct wc_dataplane *dp)
+{
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		struct wc_lcore *lc = &dp->lcores[i];
+		int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);
+
+		lc->scratch = rte_malloc_socket("wc_scratch", dp->cfg->max_item_size, 0, socket);
+		if (lc->scratch == NULL)
+			return -ENOMEM;
+		lc->qsbr = dp->qsbr;
+		lc->mc.parts = dp->parts;
+		lc->mc.nparts = dp->n_workers;
+		lc->mc.self = i;
+		lc->mc.scratch = lc->scratch;
+		lc->mc.scratch_len = dp->cfg->max_item_size;
+	}
+	return wc_xcore_setup(dp);
+}
+
 static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 {
 	const struct wc_config *cfg = dp->cfg;
 	unsigned int id, i = 0;
+	int rc;
 
 	dp->lcores = rte_zmalloc("wc_lcores", sizeof(struct wc_lcore) * dp->n_workers,
 				 RTE_CACHE_LINE_SIZE);
-	if (dp->lcores == NULL)
+	dp->parts = rte_zmalloc("wc_parts", sizeof(dp->parts[0]) * dp->n_workers, 0);
+	if (dp->lcores == NULL || dp->parts == NULL)
 		return -ENOMEM;
+	if (dp->n_workers > 1) {
+		rc = setup_qsbr(dp);
+		if (rc != 0)
+			return rc;
+	}
 	RTE_LCORE_FOREACH(id)
 	{
 		struct wc_lcore *lc = &dp->lcores[i];
@@ -41,6 +91,7 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 			.socket_id = (int)rte_lcore_to_socket_id(id),
 			.max_items = 0,
 			.no_evict = !cfg->evict,
+			.qsbr = dp->qsbr,
 		};
 
 		if (i == dp->n_workers)
@@ -55,6 +106,7 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 				sc.mem_limit, sc.socket_id);
 			return -ENOMEM;
 		}
+		dp->parts[i] = lc->store;
 		wc_store_tick(lc->store, dp->start_time);
 		lc->mc.srv = &dp->mc;
 		lc->mc.store = lc->store;
@@ -68,7 +120,9 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 		lc->net.app_arg[0] = &lc->mc;
 		i++;
 	}
-	return 0;
+	if (i != dp->n_workers)
+		return -EINVAL;
+	return dp->n_workers > 1 ? setup_crew(dp) : 0;
 }
 
 int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
@@ -105,10 +159,18 @@ int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
 
 void wc_dataplane_teardown(struct wc_dataplane *dp)
 {
-	if (dp->lcores == NULL)
-		return;
-	for (unsigned int i = 0; i < dp->n_workers; i++)
-		wc_store_destroy(dp->lcores[i].store);
+	/* Messages in flight hold mbufs: back to the pool before it goes. */
+	wc_xcore_teardown(dp);
+	if (dp->lcores != NULL) {
+		for (unsigned int i = 0; i < dp->n_workers; i++) {
+			wc_store_destroy(dp->lcores[i].store);
+			rte_free(dp->lcores[i].scratch);
+		}
+	}
 	rte_free(dp->lcores);
 	dp->lcores = NULL;
+	rte_free(dp->parts);
+	dp->parts = NULL;
+	rte_free(dp->qsbr);
+	dp->qsbr = NULL;
 }

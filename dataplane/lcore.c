@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 
 #include "dataplane/lcore.h"
 #include "store/store.h"
@@ -30,7 +31,7 @@ uint32_t wc_dataplane_now(const struct wc_dataplane *dp, uint64_t tsc)
 	return dp->start_time + (uint32_t)((tsc - dp->start_tsc) / dp->tsc_hz);
 }
 
-static struct wc_lcore *my_lcore(struct wc_dataplane *dp)
+struct wc_lcore *wc_lcore_self(struct wc_dataplane *dp)
 {
 	unsigned int id = rte_lcore_id();
 
@@ -57,7 +58,12 @@ static void idle(struct wc_lcore *lc, bool backoff)
 	if (us > IDLE_SLEEP_MAX_US)
 		us = IDLE_SLEEP_MAX_US;
 	lc->st.idle_sleeps++;
+	/* Asleep, this lcore reads nothing: memory reuse need not wait for it. */
+	if (lc->qsbr != NULL)
+		rte_rcu_qsbr_thread_offline(lc->qsbr, lc->index);
 	usleep(us);
+	if (lc->qsbr != NULL)
+		rte_rcu_qsbr_thread_online(lc->qsbr, lc->index);
 }
 
 static void tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc)
@@ -71,12 +77,14 @@ static void tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc)
 int wc_lcore_main(void *arg)
 {
 	struct wc_dataplane *dp = arg;
-	struct wc_lcore *lc = my_lcore(dp);
+	struct wc_lcore *lc = wc_lcore_self(dp);
 	const bool backoff = dp->cfg->idle_backoff;
 	struct rte_mbuf *pkts[RX_BURST];
+	bool multi;
 
 	if (lc == NULL)
 		return 0;
+	multi = lc->xc.n > 1;
 	/*
 	 * The idle backoff's short sleeps would otherwise be stretched by the
 	 * default 50 us timer slack, adding that much latency to the first
@@ -88,16 +96,33 @@ int wc_lcore_main(void *arg)
 	/* Announce our address so neighbours need not ask. */
 	if (lc->index == 0 && wc_net_garp(&lc->net) == 0)
 		wc_net_tx_flush(&lc->net);
+	/* Registered by setup; from now on this lcore may read other partitions. */
+	if (lc->qsbr != NULL)
+		rte_rcu_qsbr_thread_online(lc->qsbr, lc->index);
 
 	while (!wc_quit) {
 		uint64_t t0 = rte_rdtsc();
+		unsigned int work;
 		uint16_t n;
 
 		lc->net.now_tsc = t0;
 		n = rte_eth_rx_burst(dp->ifc.port_id, lc->net.queue, pkts, RX_BURST);
-		if (n > 0) {
-			lc->idle_polls = 0;
+		if (n > 0)
 			wc_net_input(&lc->net, pkts, n);
+		work = n;
+		if (multi) {
+			/*
+			 * Requests other lcores handed here, then what this
+			 * iteration hands on; a message still staged (its ring
+			 * was full) keeps the lcore from sleeping.
+			 */
+			work += wc_xcore_poll(lc);
+			work += wc_xcore_push(lc);
+			/* No item of another partition is held past this point. */
+			rte_rcu_qsbr_quiescent(lc->qsbr, lc->index);
+		}
+		if (work > 0) {
+			lc->idle_polls = 0;
 			wc_net_tx_flush(&lc->net);
 			lc->st.busy_cycles += rte_rdtsc() - t0;
 		} else {
@@ -107,5 +132,7 @@ int wc_lcore_main(void *arg)
 			tick(dp, lc, t0);
 	}
 	wc_net_tx_flush(&lc->net);
+	if (lc->qsbr != NULL)
+		rte_rcu_qsbr_thread_offline(lc->qsbr, lc->index);
 	return 0;
 }

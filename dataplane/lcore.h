@@ -17,16 +17,23 @@
 #include "dataplane/config.h"
 #include "dataplane/net/net.h"
 #include "dataplane/proto/mc.h"
+#include "dataplane/xcore.h"
 #include "mgmt/contract.h"
 
+struct rte_mempool;
+struct rte_rcu_qsbr;
+struct rte_ring;
 struct wc_store;
 
 struct wc_lcore {
-	struct wc_net net;	/**< this lcore's network state and TX queue */
-	struct wc_mc_ctx mc;	/**< memcached executor context */
-	struct wc_store *store; /**< the partition this lcore owns */
+	struct wc_net net;	   /**< this lcore's network state and TX queue */
+	struct wc_mc_ctx mc;	   /**< memcached executor context */
+	struct wc_store *store;	   /**< the partition this lcore owns */
+	struct wc_xcore xc;	   /**< rings to and from the other lcores */
+	struct rte_rcu_qsbr *qsbr; /**< reported to once per iteration; NULL with one lcore */
+	uint8_t *scratch;	   /**< values copied from other partitions (mc.scratch) */
 	unsigned int lcore_id;
-	unsigned int index;	    /**< 0..n_workers-1, also the queue id */
+	unsigned int index;	    /**< 0..n_workers-1: queue, partition and RCU thread id */
 	uint32_t idle_polls;	    /**< consecutive empty polls */
 	uint64_t next_tick_tsc;	    /**< when to run timers next */
 	struct wc_lcore_stats st;   /**< this lcore's counters */
@@ -40,6 +47,10 @@ struct wc_dataplane {
 	struct wc_mc_server mc;
 	struct wc_lcore *lcores; /**< n_workers entries */
 	unsigned int n_workers;
+	struct wc_store **parts;   /**< parts[i] = lcores[i].store, owned by lcore i */
+	struct rte_rcu_qsbr *qsbr; /**< every worker's quiescent states (n_workers > 1) */
+	struct rte_ring **rings;   /**< n_workers^2 rings, [from * n + to] (xcore.c) */
+	struct rte_mempool *xmsgs; /**< their message buffers */
 	uint64_t tsc_hz;
 	uint64_t start_tsc;
 	uint32_t start_time; /**< unix seconds at start_tsc */
@@ -57,13 +68,19 @@ extern volatile sig_atomic_t wc_quit;
  */
 int wc_lcore_main(void *arg);
 
+/** The calling lcore's context, or NULL if it is not a worker. */
+struct wc_lcore *wc_lcore_self(struct wc_dataplane *dp);
+
 /** Unix time in seconds derived from the TSC (no system call). */
 uint32_t wc_dataplane_now(const struct wc_dataplane *dp, uint64_t tsc);
 
 /**
  * Assemble the dataplane from dp->cfg: clocks, memcached settings, interface
  * policy, and an lcore context with its partition for each of dp->n_workers
- * lcores (0 = every EAL lcore). The port is set up apart (wc_port_setup).
+ * lcores (0 = every EAL lcore), each partition on its lcore's socket. With
+ * several workers also the RCU variable every partition's memory reuse
+ * waits on, the cross-core rings, and each lcore's view of all partitions.
+ * The port is set up apart (wc_port_setup).
  * @return 0, or -ENOMEM (partially built state is freed by teardown).
  */
 int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool);
@@ -74,13 +91,18 @@ void wc_dataplane_teardown(struct wc_dataplane *dp);
 /** The memcached `stats` hook over every lcore and partition. */
 int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out);
 
-/** The memcached `flush_all` hook: every partition. */
+/**
+ * The memcached `flush_all` hook: every partition, the calling lcore's now
+ * and the others' through their owners' rings.
+ */
 void wc_stats_flush(void *arg, uint32_t when);
 
 /**
- * Configure and start the port: one RX/TX queue per worker, offloads the
- * device can do (IPv4/UDP checksums), promiscuous off.
- * @return 0 or a negative errno, with the reason logged.
+ * Configure and start the port: one RX/TX queue per worker (RSS spreading
+ * flows over them when there are several), offloads the device can do
+ * (IPv4/UDP checksums), promiscuous off.
+ * @return 0 or a negative errno, with the reason logged (-ERANGE: the device
+ *         has fewer queues than workers).
  */
 int wc_port_setup(struct wc_dataplane *dp, struct rte_mempool *pool);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * wirecached: the dataplane. Start-up in dependency order (options, EAL,
- * mbufs, partitions, port, lcores), the poll loop on every lcore, and a
+ * mbufs, partitions, port, lcores), the poll loop on every EAL lcore (each
+ * a worker with its own queue and partition), and a
  * clean teardown on SIGINT/SIGTERM or at the end of --lifetime.
  */
 #include <errno.h>
@@ -80,15 +81,8 @@ int main(int argc, char **argv)
 	rte_log_set_global_level(cfg.log_level);
 
 	dp.cfg = &cfg;
+	/* Every EAL lcore is a worker with its own queue and partition. */
 	dp.n_workers = rte_lcore_count();
-	if (dp.n_workers > 1) {
-		/* Keys would be split across partitions no core can see into yet. */
-		fprintf(stderr,
-			"wirecached: one worker lcore is supported for now (got %u: give "
-			"-l with one core)\n",
-			dp.n_workers);
-		goto out;
-	}
 
 	pool = rte_pktmbuf_pool_create("wc_mbufs", cfg.mbufs, MBUF_CACHE, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
@@ -104,7 +98,16 @@ int main(int argc, char **argv)
 			(unsigned long long)cfg.memory_limit);
 		goto out;
 	}
-	if (wc_port_setup(&dp, pool) != 0) {
+	rc = wc_port_setup(&dp, pool);
+	if (rc == -ERANGE) {
+		fprintf(stderr,
+			"wirecached: port %u cannot give each of the %u worker lcores a queue "
+			"(see the log above): give the port as many queues (e.g. "
+			"net_af_packet's qpairs=%u) or fewer lcores with -l\n",
+			cfg.port, dp.n_workers, dp.n_workers);
+		goto out;
+	}
+	if (rc != 0) {
 		fprintf(stderr, "wirecached: port %u could not be started (see the log above)\n",
 			cfg.port);
 		goto out;

@@ -37,8 +37,19 @@ int wc_port_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
 	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
 		RTE_LOG(ERR, USER1, "port %u has %u RX / %u TX queues; %u workers need one each\n",
 			port, info.max_rx_queues, info.max_tx_queues, nq);
-		return -EINVAL;
+		return -ERANGE;
 	}
+	/*
+	 * A device that spreads frames over all its queues by itself (no RSS
+	 * to steer, as net_af_packet's fanout over qpairs) loses what lands on
+	 * queues no worker reads.
+	 */
+	if (info.max_rx_queues > nq && info.flow_type_rss_offloads == 0)
+		RTE_LOG(WARNING, USER1,
+			"port %u offers %u RX queues without RSS control and %u are read: if "
+			"it spreads frames over all of them, give it %u queues or run %u "
+			"lcores\n",
+			port, info.max_rx_queues, nq, nq, info.max_rx_queues);
 	if (nq > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =

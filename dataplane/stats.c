@@ -6,12 +6,23 @@
  * instead of writing other lcores' counters.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 
 #include "dataplane/lcore.h"
 #include "store/store.h"
+
+/*
+ * The NUMA node of a partition's memory: the lcore's socket it was
+ * allocated on.
+ */
+static int partition_node(const struct wc_lcore *lc)
+{
+	return (int)rte_lcore_to_socket_id(lc->lcore_id);
+}
 
 static void sum_lcores(const struct wc_dataplane *dp, struct wc_lcore_stats *tot)
 {
@@ -43,6 +54,52 @@ static void sum_stores(const struct wc_dataplane *dp, struct wc_store_stats *tot
 		tot->oom += ss->oom;
 		tot->hash_collisions += ss->hash_collisions;
 		*limit += wc_store_mem_limit(s);
+	}
+}
+
+/* "STAT <prefix>:<i>:<name> <v>" */
+static void stat_indexed(struct wc_out *out, const char *prefix, unsigned int i, const char *name,
+			 uint64_t v)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s:%u:%s", prefix, i, name);
+	wc_mc_stat_u64(out, buf, v);
+}
+
+/*
+ * The key -> partition mapping, so a partition-aware client can check it
+ * computes the same (wc_store_owner(): the high 32 bits of the key's XXH3-64
+ * hash scaled to the partition count), each partition's contents and
+ * placement, and what each worker lcore received and handed on.
+ */
+static void stats_partitions(const struct wc_dataplane *dp, struct wc_out *out)
+{
+	wc_mc_stat_u64(out, "partitions", dp->n_workers);
+	wc_mc_stat_str(out, "partition_hash", "high32_scaled");
+	wc_mc_stat_str(out, "partition_hash_function", "xxh3_64");
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct wc_lcore *lc = &dp->lcores[i];
+		const struct wc_store_stats *ss = wc_store_stats(lc->store);
+
+		stat_indexed(out, "partition", i, "lcore", lc->lcore_id);
+		stat_indexed(out, "partition", i, "numa_node", partition_node(lc));
+		stat_indexed(out, "partition", i, "items", ss->curr_items);
+		stat_indexed(out, "partition", i, "bytes", ss->bytes);
+		stat_indexed(out, "partition", i, "limit_maxbytes", wc_store_mem_limit(lc->store));
+	}
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct wc_lcore *lc = &dp->lcores[i];
+
+#define WC_LCORE_LINE(name) stat_indexed(out, "lcore", i, #name, lc->st.name - lc->base.name);
+		WC_LCORE_LINE(rx_packets)
+		WC_LCORE_LINE(udp_datagrams)
+		WC_LCORE_LINE(xcore_forwarded)
+		WC_LCORE_LINE(xcore_received)
+		WC_LCORE_LINE(drop_xcore_ring_full)
+		WC_LCORE_LINE(xcore_remote_reads)
+		WC_LCORE_LINE(xcore_remote_read_retries)
+#undef WC_LCORE_LINE
 	}
 }
 
@@ -101,6 +158,7 @@ static void stats_general(const struct wc_dataplane *dp, struct wc_out *out)
 #define WC_EMIT(name, desc) wc_mc_stat_u64(out, #name, t.name);
 	WC_LCORE_STATS(WC_EMIT)
 #undef WC_EMIT
+	stats_partitions(dp, out);
 }
 
 static void stats_settings(const struct wc_dataplane *dp, struct wc_out *out)
@@ -153,12 +211,18 @@ int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out)
 void wc_stats_flush(void *arg, uint32_t when)
 {
 	struct wc_dataplane *dp = arg;
+	struct wc_lcore *lc = wc_lcore_self(dp);
 
 	/*
-	 * One partition per worker, each owned by its lcore; while there is a
-	 * single worker this runs on the owner. Cross-core flushes go through
-	 * the owners' rings once partitions span cores.
+	 * Only a partition's owner writes it: the others hear of it through
+	 * their rings, and the reply does not wait for them, as memcached's
+	 * flush_all does not. A caller that is no worker (start-up, tests
+	 * without lcores running) is alone with the partitions.
 	 */
+	if (lc != NULL) {
+		wc_xcore_flush_all(lc, when);
+		return;
+	}
 	for (unsigned int i = 0; i < dp->n_workers; i++)
 		wc_store_flush(dp->lcores[i].store, when);
 }

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define WC_CONTRACT_VERSION 1
+#define WC_CONTRACT_VERSION 2
 
 /*
  * Per-lcore counters: X(name, description).
@@ -77,7 +77,12 @@
 	X(mc_touch_misses, "touch misses")                                                  \
 	X(mc_protocol_errors, "requests answered with ERROR or CLIENT_ERROR")               \
 	X(mc_bytes_read, "memcached request bytes read")                                    \
-	X(mc_bytes_written, "memcached reply bytes written")
+	X(mc_bytes_written, "memcached reply bytes written")                                \
+	X(xcore_forwarded, "requests and flushes handed to another lcore's ring")           \
+	X(xcore_received, "requests and flushes taken from other lcores' rings")            \
+	X(drop_xcore_ring_full, "dropped: request for another lcore, its ring full")        \
+	X(xcore_remote_reads, "reads served lock-free from another lcore's partition")      \
+	X(xcore_remote_read_retries, "remote reads that raced writes and went to the owner")
 
 /** One lcore's counters; written only by that lcore. */
 struct wc_lcore_stats {

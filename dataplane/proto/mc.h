@@ -30,28 +30,64 @@ struct wc_mc_server {
 	 */
 	int (*stats)(void *arg, const char *sub, size_t sublen, struct wc_out *out);
 	void *stats_arg;
-	/** Apply `flush_all` to every partition; @p when absolute, 0 = now. */
+	/**
+	 * Apply `flush_all` to every partition; @p when absolute, 0 = now.
+	 * Called on the lcore executing the command; partitions owned by other
+	 * lcores are flushed by their owners.
+	 */
 	void (*flush)(void *arg, uint32_t when);
 	void *flush_arg;
 };
 
-/** One lcore's protocol context. */
+struct wc_mc_udp_xcore;
+
+/**
+ * One lcore's protocol context.
+ *
+ * With several partitions (CREW), a command is executed where it may be:
+ * reads of a key owned elsewhere (get/gets/bget, mg and me without flags that
+ * change the item) are served here with the lock-free wc_store_read() into
+ * @c scratch; anything that writes a key owned elsewhere, and a read that
+ * raced a writer on every try, stops the stream before that command and
+ * names the owner in wc_mc_session.handoff, for the transport to carry the
+ * rest of the stream there. The key's owner is wc_store_owner(hash, nparts).
+ */
 struct wc_mc_ctx {
 	const struct wc_mc_server *srv;
-	struct wc_store *store;	   /**< the partition this lcore executes on */
+	struct wc_store *store;	   /**< the partition this lcore executes on (= parts[self]) */
 	struct wc_lcore_stats *st; /**< this lcore's counters */
+	struct wc_store **parts;   /**< every partition, by index; NULL with one */
+	unsigned int nparts;	   /**< 0 or 1: this lcore's store is the only one */
+	unsigned int self;	   /**< index of @c store in @c parts */
+	uint8_t *scratch;	   /**< a value read from another partition (nparts > 1) */
+	size_t scratch_len;	   /**< max_item_size bytes */
+	/** UDP continuation hooks (mc_udp.h), NULL with one partition. */
+	const struct wc_mc_udp_xcore *udp_xcore;
 };
 
 /** State of one stream of requests (a TCP connection, or one UDP datagram). */
 struct wc_mc_session {
 	uint64_t swallow; /**< bytes of a refused value still to discard */
 	bool close;	  /**< `quit` seen: the transport should close */
+	/**
+	 * Set by wc_mc_process() when it stopped before a command that must run
+	 * on another partition: that partition's index + 1 (0 = none). The
+	 * transport resumes the stream there with this session (handoff reset).
+	 */
+	uint16_t handoff;
+	/**
+	 * Inside a get-family command handed off between keys: where in its key
+	 * list to resume (wc_mc_next_key() position); 0 = from the first key.
+	 */
+	uint32_t key_pos;
 };
 
 /**
  * Execute every complete command at the start of @p buf, appending replies
- * to @p out, and stop before an incomplete one.
- * @return bytes consumed; buf[ret..len) is the start of an incomplete command.
+ * to @p out, and stop before an incomplete one, or before one that must run
+ * on another partition (ss->handoff then says which).
+ * @return bytes consumed; buf[ret..len) is the start of an incomplete command
+ *         (or, with ss->handoff set, of the command to resume with).
  */
 size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_t *buf, size_t len,
 		     struct wc_out *out);

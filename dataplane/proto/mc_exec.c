@@ -7,11 +7,20 @@
  * a value is copied once, from item memory into the sink. Item pointers are
  * used only between a lookup and the next store call that may move items,
  * and a value is always copied out before the access is recorded.
+ *
+ * With several partitions (CREW, see struct wc_mc_ctx) only the owner of a
+ * key writes it. Each handler that may write decides first, before counting
+ * or composing anything, whether the key is this lcore's; if not it names
+ * the owner in ss->handoff and returns, and wc_mc_process() stops before the
+ * command so the transport can carry the stream to the owner, which runs the
+ * command again from the start. Reads of a key owned elsewhere are served
+ * here from a lock-free copy (wc_store_read()).
  */
 #include <errno.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_common.h>
 
 #include "dataplane/proto/mc.h"
 #include "dataplane/proto/mc_parse.h"
@@ -139,6 +148,95 @@ void wc_mc_stat_str(struct wc_out *out, const char *name, const char *v)
 	reply_crlf(out);
 }
 
+/* ---- partitions ---- */
+
+/* The partition owning @p hash if another lcore owns it; -1 if this one does. */
+static inline int remote_owner(const struct wc_mc_ctx *c, uint64_t hash)
+{
+	unsigned int owner;
+
+	if (likely(c->nparts <= 1))
+		return -1;
+	owner = wc_store_owner(hash, c->nparts);
+	return owner == c->self ? -1 : (int)owner;
+}
+
+/* Stop the stream before the current command: partition @p owner runs it. */
+static inline void handoff(struct wc_mc_session *ss, int owner)
+{
+	ss->handoff = (uint16_t)(owner + 1);
+}
+
+/*
+ * For a command that writes the key with @p hash: true if another lcore
+ * owns it, the stream then being handed there (nothing done here).
+ */
+static inline bool to_owner(const struct wc_mc_ctx *c, struct wc_mc_session *ss, uint64_t hash)
+{
+	int owner = remote_owner(c, hash);
+
+	if (likely(owner < 0))
+		return false;
+	handoff(ss, owner);
+	return true;
+}
+
+/*
+ * Copy a key's value and metadata out of partition @p owner (another lcore's)
+ * into the scratch buffer, lock-free.
+ * @return the value length; -ENOENT if absent; -EAGAIN if the owner must
+ *         serve it (every try raced a writer), counted as a retry.
+ */
+static int read_remote(struct wc_mc_ctx *c, int owner, const uint8_t *key, size_t klen,
+		       uint64_t hash, bool bump, struct wc_item_meta *meta)
+{
+	int r = wc_store_read(c->parts[owner], key, klen, hash, c->scratch, c->scratch_len, bump,
+			      meta);
+
+	if (unlikely(r == -EAGAIN || r == -ENOSPC)) {
+		c->st->xcore_remote_read_retries++;
+		return -EAGAIN;
+	}
+	c->st->xcore_remote_reads++;
+	return r < 0 ? -ENOENT : r;
+}
+
+/* What mg and me show of an item: read in place, or copied from another partition. */
+struct item_info {
+	const uint8_t *val;
+	uint32_t vlen;
+	uint32_t flags;
+	uint32_t exptime;
+	uint32_t atime;
+	uint64_t cas;
+	uint8_t bits;
+	bool fetched;
+};
+
+static void info_of_item(const struct wc_item *it, struct item_info *in)
+{
+	in->val = wc_item_value(it, &in->vlen);
+	in->flags = wc_item_flags(it);
+	in->exptime = wc_item_exptime(it);
+	in->atime = wc_item_atime(it);
+	in->cas = wc_item_cas(it);
+	in->bits = wc_item_bits(it);
+	in->fetched = wc_item_fetched(it);
+}
+
+static void info_of_meta(const struct wc_mc_ctx *c, const struct wc_item_meta *m,
+			 struct item_info *in)
+{
+	in->val = c->scratch;
+	in->vlen = m->vlen;
+	in->flags = m->flags;
+	in->exptime = m->exptime;
+	in->atime = m->atime;
+	in->cas = m->cas;
+	in->bits = m->bits;
+	in->fetched = m->fetched;
+}
+
 /* ---- time ---- */
 
 /*
@@ -220,13 +318,54 @@ static void reply_value(struct wc_out *o, const uint8_t *key, size_t klen,
 	reply_crlf(o);
 }
 
-/* One key of a get-family command. */
-static void get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, bool with_cas, bool touch,
-		    uint32_t exptime, struct wc_out *o)
+/*
+ * A get/gets/bget key owned by another lcore, from a lock-free copy.
+ * @return -1 when served, else the owner that must serve it.
+ */
+static __rte_noinline int get_key_remote(struct wc_mc_ctx *c, int owner, const uint8_t *key,
+					 size_t klen, uint64_t hash, bool with_cas,
+					 struct wc_out *o)
+{
+	struct wc_item_meta meta;
+	struct wc_item_view v;
+	int r = read_remote(c, owner, key, klen, hash, true, &meta);
+
+	if (r == -EAGAIN)
+		return owner;
+	c->st->mc_cmd_get++;
+	if (r < 0) {
+		c->st->mc_get_misses++;
+		return -1;
+	}
+	c->st->mc_get_hits++;
+	v.val = c->scratch;
+	v.vlen = meta.vlen;
+	v.flags = meta.flags;
+	v.cas = meta.cas;
+	reply_value(o, key, klen, &v, with_cas);
+	return -1;
+}
+
+/*
+ * One key of a get-family command.
+ * @return -1 when done, else the partition that must run it (nothing done).
+ */
+static inline int get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, bool with_cas,
+			  bool touch, uint32_t exptime, struct wc_out *o)
 {
 	struct wc_item_view v;
-	struct wc_item *it = wc_store_get(c->store, key, klen, wc_store_hash(key, klen), &v);
+	uint64_t hash = wc_store_hash(key, klen);
+	struct wc_item *it;
 
+	if (unlikely(c->nparts > 1)) {
+		int owner = remote_owner(c, hash);
+
+		/* gat/gats write the expiry: the owner's to do. */
+		if (owner >= 0)
+			return touch ? owner
+				     : get_key_remote(c, owner, key, klen, hash, with_cas, o);
+	}
+	it = wc_store_get(c->store, key, klen, hash, &v);
 	c->st->mc_cmd_get++;
 	if (touch)
 		c->st->mc_cmd_touch++;
@@ -235,7 +374,7 @@ static void get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, bool w
 			c->st->mc_touch_misses++;
 		else
 			c->st->mc_get_misses++;
-		return;
+		return -1;
 	}
 	if (touch) {
 		wc_item_set_exptime(c->store, it, exptime);
@@ -245,6 +384,7 @@ static void get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, bool w
 	}
 	reply_value(o, key, klen, &v, with_cas);
 	wc_store_bump(c->store, it);
+	return -1;
 }
 
 static void exec_get(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct wc_mc_request *req,
@@ -254,15 +394,28 @@ static void exec_get(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct
 	bool touch = req->cmd == WC_MC_CMD_GAT || req->cmd == WC_MC_CMD_GATS;
 	uint32_t exptime = touch ? abs_time(c, req->exptime) : 0;
 	const uint8_t *key;
-	size_t klen, pos = 0;
+	size_t klen, pos, at;
+	int owner;
 
-	(void)ss;
 	/* One key (the parser says which): no walk over the line. */
 	if (req->key != NULL) {
-		get_key(c, req->key, req->klen, with_cas, touch, exptime, o);
+		owner = get_key(c, req->key, req->klen, with_cas, touch, exptime, o);
+		if (unlikely(owner >= 0)) {
+			handoff(ss, owner);
+			return;
+		}
 	} else {
-		while (wc_mc_next_key(req, &pos, &key, &klen))
-			get_key(c, key, klen, with_cas, touch, exptime, o);
+		/* Handed over between keys: carry on from the key where it stopped. */
+		pos = ss->key_pos;
+		ss->key_pos = 0;
+		for (at = pos; wc_mc_next_key(req, &pos, &key, &klen); at = pos) {
+			owner = get_key(c, key, klen, with_cas, touch, exptime, o);
+			if (owner >= 0) {
+				ss->key_pos = (uint32_t)at;
+				handoff(ss, owner);
+				return;
+			}
+		}
 	}
 	reply_put(o, "END\r\n", 5);
 }
@@ -299,7 +452,8 @@ static void exec_store(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 	const char *res;
 	int r;
 
-	(void)ss;
+	if (to_owner(c, ss, hash))
+		return;
 	c->st->mc_cmd_set++;
 	r = wc_store_set(c->store, mode, req->key, req->klen, hash, req->data, req->vlen,
 			 req->flags, abs_time(c, req->exptime), mode == WC_MODE_CAS ? req->cas : 0,
@@ -346,10 +500,12 @@ static void exec_store(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 static void exec_delete(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 			const struct wc_mc_request *req, struct wc_out *o)
 {
-	int r = wc_store_delete(c->store, req->key, req->klen, wc_store_hash(req->key, req->klen),
-				0);
+	uint64_t hash = wc_store_hash(req->key, req->klen);
+	int r;
 
-	(void)ss;
+	if (to_owner(c, ss, hash))
+		return;
+	r = wc_store_delete(c->store, req->key, req->klen, hash, 0);
 	if (r == WC_STORE_OK)
 		c->st->mc_delete_hits++;
 	else
@@ -362,11 +518,12 @@ static void exec_arith(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 		       const struct wc_mc_request *req, struct wc_out *o)
 {
 	bool incr = req->cmd == WC_MC_CMD_INCR;
-	uint64_t result = 0, cas = 0;
-	int r = wc_store_arith(c->store, req->key, req->klen, wc_store_hash(req->key, req->klen),
-			       incr, req->delta, 0, &result, &cas);
+	uint64_t result = 0, cas = 0, hash = wc_store_hash(req->key, req->klen);
+	int r;
 
-	(void)ss;
+	if (to_owner(c, ss, hash))
+		return;
+	r = wc_store_arith(c->store, req->key, req->klen, hash, incr, req->delta, 0, &result, &cas);
 	if (r == WC_STORE_OK) {
 		if (incr)
 			c->st->mc_incr_hits++;
@@ -399,10 +556,12 @@ static void exec_arith(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 static void exec_touch(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 		       const struct wc_mc_request *req, struct wc_out *o)
 {
-	struct wc_item *it =
-		wc_store_lookup(c->store, req->key, req->klen, wc_store_hash(req->key, req->klen));
+	uint64_t hash = wc_store_hash(req->key, req->klen);
+	struct wc_item *it;
 
-	(void)ss;
+	if (to_owner(c, ss, hash))
+		return;
+	it = wc_store_lookup(c->store, req->key, req->klen, hash);
 	c->st->mc_cmd_touch++;
 	if (it != NULL) {
 		wc_item_set_exptime(c->store, it, abs_time(c, req->exptime));
@@ -513,48 +672,42 @@ static void set_explicit_cas(struct wc_mc_ctx *c, const struct wc_mc_request *re
 		wc_item_set_cas(c->store, it, req->m.cas_E);
 }
 
-static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct wc_mc_request *req,
-		    struct wc_out *o)
-{
-	uint64_t hash = wc_store_hash(req->key, req->klen);
-	struct wc_item *it = wc_store_lookup(c->store, req->key, req->klen, hash);
-	bool created = false, won = false, ttl_set = false, value = wc_mc_has(req, 'v');
-	uint32_t now = wc_store_now(c->store);
-	uint32_t exptime, vlen, i;
-	const uint8_t *val;
-	uint8_t bits;
+/* Flags with which mg only reads: a key owned elsewhere is served here. */
+#define MG_READ_FLAGS                                                                    \
+	(WC_MC_MF('b') | WC_MC_MF('c') | WC_MC_MF('f') | WC_MC_MF('h') | WC_MC_MF('k') | \
+	 WC_MC_MF('l') | WC_MC_MF('O') | WC_MC_MF('q') | WC_MC_MF('s') | WC_MC_MF('t') | \
+	 WC_MC_MF('u') | WC_MC_MF('v'))
 
-	(void)ss;
-	c->st->mc_cmd_meta++;
-	c->st->mc_cmd_get++;
-	if (it == NULL && wc_mc_has(req, 'N')) {
-		/* Vivify: an empty item whose creator wins the right to recache. */
-		if (wc_store_set(c->store, WC_MODE_ADD, req->key, req->klen, hash, "", 0, 0,
-				 abs_time(c, req->m.ttl_N), 0, NULL) == WC_STORE_OK) {
-			it = wc_store_lookup(c->store, req->key, req->klen, hash);
-			set_explicit_cas(c, req, it);
-			created = it != NULL;
-		}
+static void mg_miss(struct wc_mc_ctx *c, const struct wc_mc_request *req, struct wc_out *o)
+{
+	if (wc_mc_has(req, 'T')) {
+		c->st->mc_cmd_touch++;
+		c->st->mc_touch_misses++;
+	} else {
+		c->st->mc_get_misses++;
 	}
-	if (it == NULL) {
-		if (wc_mc_has(req, 'T')) {
-			c->st->mc_cmd_touch++;
-			c->st->mc_touch_misses++;
-		} else {
-			c->st->mc_get_misses++;
-		}
-		if (!req->noreply)
-			reply_mstatus(o, "EN", req, 2);
-		return;
-	}
-	if (wc_mc_has(req, 'C') && wc_item_cas(it) == req->m.cas_C)
+	if (!req->noreply)
+		reply_mstatus(o, "EN", req, 2);
+}
+
+/*
+ * An mg hit. @p it is the item in this lcore's partition, or NULL for a copy
+ * read from another partition (then no flag that writes is present and the
+ * access was recorded by the read).
+ */
+static void mg_hit(struct wc_mc_ctx *c, const struct wc_mc_request *req, struct wc_out *o,
+		   struct wc_item *it, const struct item_info *in, bool created)
+{
+	bool won = false, ttl_set = false, value = wc_mc_has(req, 'v');
+	uint32_t now = wc_store_now(c->store);
+	uint32_t exptime = in->exptime, i;
+	uint8_t bits = in->bits;
+
+	if (wc_mc_has(req, 'C') && in->cas == req->m.cas_C)
 		value = false;
-	exptime = wc_item_exptime(it);
-	bits = wc_item_bits(it);
-	val = wc_item_value(it, &vlen);
 	if (value) {
 		reply_put(o, "VA ", 3);
-		reply_u64(o, vlen);
+		reply_u64(o, in->vlen);
 	} else {
 		reply_put(o, "HD", 2);
 	}
@@ -565,7 +718,8 @@ static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		case 'T':
 			ttl_set = true;
 			exptime = abs_time(c, req->m.ttl_T);
-			wc_item_set_exptime(c->store, it, exptime);
+			if (it != NULL)
+				wc_item_set_exptime(c->store, it, exptime);
 			break;
 		case 'N':
 			if (created)
@@ -577,22 +731,22 @@ static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 				won = true;
 			break;
 		case 's':
-			reply_mflag_u64(o, 's', vlen);
+			reply_mflag_u64(o, 's', in->vlen);
 			break;
 		case 't':
 			reply_ttl(o, c, exptime);
 			break;
 		case 'c':
-			reply_mflag_u64(o, 'c', wc_item_cas(it));
+			reply_mflag_u64(o, 'c', in->cas);
 			break;
 		case 'f':
-			reply_mflag_u64(o, 'f', wc_item_flags(it));
+			reply_mflag_u64(o, 'f', in->flags);
 			break;
 		case 'l':
-			reply_mflag_u64(o, 'l', (uint32_t)(now - wc_item_atime(it)));
+			reply_mflag_u64(o, 'l', (uint32_t)(now - in->atime));
 			break;
 		case 'h':
-			reply_put(o, wc_item_fetched(it) ? " h1" : " h0", 3);
+			reply_put(o, in->fetched ? " h1" : " h0", 3);
 			break;
 		case 'O':
 			reply_opaque(o, t);
@@ -612,13 +766,13 @@ static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		if (!(bits & WC_ITEM_WON))
 			won = true;
 	}
-	if (won) {
+	if (won && it != NULL) {
 		reply_put(o, " W", 2);
 		wc_item_set_bits(c->store, it, bits | WC_ITEM_WON);
 	}
 	reply_crlf(o);
 	if (value) {
-		reply_put(o, val, vlen);
+		reply_put(o, in->val, in->vlen);
 		reply_crlf(o);
 	}
 	if (ttl_set) {
@@ -627,8 +781,73 @@ static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 	} else {
 		c->st->mc_get_hits++;
 	}
-	if (!wc_mc_has(req, 'u'))
+	if (it != NULL && !wc_mc_has(req, 'u'))
 		wc_store_bump(c->store, it);
+}
+
+/*
+ * mg of a key partition @p owner holds, from a lock-free copy when it only
+ * reads. @return false if the owner must run it (nothing done here): a flag
+ * that writes, a stale item whose recache token this read would win, or a
+ * read that kept racing a writer.
+ */
+static bool mg_remote(struct wc_mc_ctx *c, const struct wc_mc_request *req, struct wc_out *o,
+		      int owner, uint64_t hash)
+{
+	struct wc_item_meta meta;
+	struct item_info in;
+	int r;
+
+	if (req->m.seen & ~(uint64_t)MG_READ_FLAGS)
+		return false;
+	r = read_remote(c, owner, req->key, req->klen, hash, !wc_mc_has(req, 'u'), &meta);
+	if (r == -EAGAIN)
+		return false;
+	if (r >= 0 && (meta.bits & WC_ITEM_STALE) && !(meta.bits & WC_ITEM_WON))
+		return false;
+	c->st->mc_cmd_meta++;
+	c->st->mc_cmd_get++;
+	if (r < 0) {
+		mg_miss(c, req, o);
+		return true;
+	}
+	info_of_meta(c, &meta, &in);
+	mg_hit(c, req, o, NULL, &in, false);
+	return true;
+}
+
+static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct wc_mc_request *req,
+		    struct wc_out *o)
+{
+	uint64_t hash = wc_store_hash(req->key, req->klen);
+	int owner = remote_owner(c, hash);
+	struct item_info in;
+	struct wc_item *it;
+	bool created = false;
+
+	if (unlikely(owner >= 0)) {
+		if (!mg_remote(c, req, o, owner, hash))
+			handoff(ss, owner);
+		return;
+	}
+	it = wc_store_lookup(c->store, req->key, req->klen, hash);
+	c->st->mc_cmd_meta++;
+	c->st->mc_cmd_get++;
+	if (it == NULL && wc_mc_has(req, 'N')) {
+		/* Vivify: an empty item whose creator wins the right to recache. */
+		if (wc_store_set(c->store, WC_MODE_ADD, req->key, req->klen, hash, "", 0, 0,
+				 abs_time(c, req->m.ttl_N), 0, NULL) == WC_STORE_OK) {
+			it = wc_store_lookup(c->store, req->key, req->klen, hash);
+			set_explicit_cas(c, req, it);
+			created = it != NULL;
+		}
+	}
+	if (it == NULL) {
+		mg_miss(c, req, o);
+		return;
+	}
+	info_of_item(it, &in);
+	mg_hit(c, req, o, it, &in, created);
 }
 
 static enum wc_store_mode meta_mode(char m)
@@ -685,7 +904,8 @@ static void exec_ms(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 	const char *code;
 	int r;
 
-	(void)ss;
+	if (to_owner(c, ss, hash))
+		return;
 	c->st->mc_cmd_meta++;
 	c->st->mc_cmd_set++;
 	if (wc_mc_has(req, 'C')) {
@@ -775,10 +995,12 @@ static void exec_md(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		    struct wc_out *o)
 {
 	uint64_t hash = wc_store_hash(req->key, req->klen);
-	struct wc_item *it = wc_store_lookup(c->store, req->key, req->klen, hash);
+	struct wc_item *it;
 	const char *code = "HD";
 
-	(void)ss;
+	if (to_owner(c, ss, hash))
+		return;
+	it = wc_store_lookup(c->store, req->key, req->klen, hash);
 	c->st->mc_cmd_meta++;
 	if (it == NULL) {
 		c->st->mc_delete_misses++;
@@ -835,7 +1057,8 @@ static void exec_ma(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 	uint32_t exptime, i;
 	int r;
 
-	(void)ss;
+	if (to_owner(c, ss, hash))
+		return;
 	c->st->mc_cmd_meta++;
 	r = wc_store_arith(c->store, req->key, req->klen, hash, incr, req->m.delta_D,
 			   wc_mc_has(req, 'C') ? req->m.cas_C : 0, &result, &cas);
@@ -959,18 +1182,35 @@ static void exec_mn(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 static void exec_me(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct wc_mc_request *req,
 		    struct wc_out *o)
 {
-	struct wc_item *it =
-		wc_store_lookup(c->store, req->key, req->klen, wc_store_hash(req->key, req->klen));
-	uint32_t now = wc_store_now(c->store), exptime, vlen;
+	uint64_t hash = wc_store_hash(req->key, req->klen);
+	int owner = remote_owner(c, hash);
+	uint32_t now = wc_store_now(c->store);
+	struct wc_item_meta meta;
+	struct item_info in;
+	struct wc_item *it;
 
-	(void)ss;
-	c->st->mc_cmd_meta++;
-	if (it == NULL) {
-		reply_put(o, "EN\r\n", 4);
-		return;
+	if (unlikely(owner >= 0)) {
+		int r = read_remote(c, owner, req->key, req->klen, hash, false, &meta);
+
+		if (r == -EAGAIN) {
+			handoff(ss, owner);
+			return;
+		}
+		c->st->mc_cmd_meta++;
+		if (r < 0) {
+			reply_put(o, "EN\r\n", 4);
+			return;
+		}
+		info_of_meta(c, &meta, &in);
+	} else {
+		it = wc_store_lookup(c->store, req->key, req->klen, hash);
+		c->st->mc_cmd_meta++;
+		if (it == NULL) {
+			reply_put(o, "EN\r\n", 4);
+			return;
+		}
+		info_of_item(it, &in);
 	}
-	exptime = wc_item_exptime(it);
-	(void)wc_item_value(it, &vlen);
 	reply_put(o, "ME ", 3);
 	if (wc_mc_has(req, 'b')) {
 		uint8_t enc[4 * ((WC_MC_KEY_MAX + 2) / 3)];
@@ -981,20 +1221,19 @@ static void exec_me(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 	}
 	/* memcached prints exp as now - exptime: negative while the item lives. */
 	reply_put(o, " exp=", 5);
-	reply_i64(o, exptime == 0 ? -1 : (int64_t)(int32_t)(now - exptime));
+	reply_i64(o, in.exptime == 0 ? -1 : (int64_t)(int32_t)(now - in.exptime));
 	reply_put(o, " la=", 4);
-	reply_u64(o, (uint32_t)(now - wc_item_atime(it)));
+	reply_u64(o, (uint32_t)(now - in.atime));
 	reply_put(o, " cas=", 5);
-	reply_u64(o, wc_item_cas(it));
-	reply_put(o, wc_item_fetched(it) ? " fetch=yes" : " fetch=no",
-		  wc_item_fetched(it) ? 10 : 9);
+	reply_u64(o, in.cas);
+	reply_put(o, in.fetched ? " fetch=yes" : " fetch=no", in.fetched ? 10 : 9);
 	/*
 	 * size is what memcached would account for the item (its 48-byte
 	 * header, CAS, key + NUL, value + CRLF, flags if non-zero), so tools
 	 * reading it see familiar figures; cls is always 1, there are no slabs.
 	 */
 	reply_put(o, " cls=1 size=", 12);
-	reply_u64(o, 48 + 8 + req->klen + 1 + vlen + 2 + (wc_item_flags(it) != 0 ? 4 : 0));
+	reply_u64(o, 48 + 8 + req->klen + 1 + in.vlen + 2 + (in.flags != 0 ? 4 : 0));
 	reply_crlf(o);
 }
 
@@ -1038,8 +1277,13 @@ size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_
 			handlers[req.cmd](c, ss, &req, out);
 			break;
 		case WC_MC_TOO_BIG:
-			if (req.cmd == WC_MC_CMD_SET || req.cmd == WC_MC_CMD_MS)
-				drop_stale(c, req.key, req.klen, wc_store_hash(req.key, req.klen));
+			if (req.cmd == WC_MC_CMD_SET || req.cmd == WC_MC_CMD_MS) {
+				uint64_t hash = wc_store_hash(req.key, req.klen);
+
+				if (to_owner(c, ss, hash))
+					break;
+				drop_stale(c, req.key, req.klen, hash);
+			}
 			/* fall through */
 		case WC_MC_INVALID:
 			if (req.err != NULL)
@@ -1055,6 +1299,12 @@ size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_
 			}
 			break;
 		default:
+			break;
+		}
+		if (unlikely(ss->handoff != 0)) {
+			/* Not run here: the owner parses it again from its start. */
+			off -= req.consumed;
+			ss->swallow = 0;
 			break;
 		}
 	}

@@ -4,6 +4,8 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "dataplane/proto/mc.h"
@@ -94,6 +96,155 @@ static void free_dgrams(struct rte_mbuf *m)
 	}
 }
 
+/*
+ * Send the reply datagrams: frame headers (the request id as it came, then
+ * seq and total), then out. The datagrams go last, as the first may be the
+ * request's own mbuf.
+ */
+static __rte_always_inline void finish(struct wc_net *n, const struct wc_udp_peer *peer,
+				       uint16_t req_id, struct dgram_sink *d, struct wc_out *out)
+{
+	struct wc_lcore_stats *st = n->st;
+
+	close_window(out);
+	if (out->overflow) {
+		/* No mbuf, or more than the open source's cap (or 65535 datagrams). */
+		if (d->nombuf)
+			st->drop_nombuf++;
+		else
+			st->drop_udp_reply_cap++;
+		free_dgrams(d->head);
+		return;
+	}
+	if (d->count == 0)
+		return;
+	if (unlikely(peer->open) &&
+	    !wc_udp_budget_take(n, peer, (uint32_t)(out->written + d->count * WC_MC_UDP_HDR))) {
+		st->drop_udp_reply_cap++;
+		free_dgrams(d->head);
+		return;
+	}
+
+	uint16_t seq = 0;
+	uint16_t id_be = rte_cpu_to_be_16(req_id), total_be = rte_cpu_to_be_16((uint16_t)d->count);
+
+	for (struct rte_mbuf *m = d->head, *next; m != NULL; m = next) {
+		uint8_t *hp = rte_pktmbuf_mtod(m, uint8_t *);
+		uint16_t seq_be = rte_cpu_to_be_16(seq), zero = 0;
+
+		next = m->next;
+		m->next = NULL;
+		m->pkt_len = m->data_len;
+		memcpy(hp, &id_be, 2);
+		memcpy(hp + 2, &seq_be, 2);
+		memcpy(hp + 4, &total_be, 2);
+		memcpy(hp + 6, &zero, 2);
+		seq++;
+		wc_udp_send(n, peer, m);
+	}
+}
+
+void wc_mc_udp_cont_release(struct wc_mc_udp_cont *k)
+{
+	free_dgrams(k->head);
+	k->head = k->tail = NULL;
+	k->count = 0;
+	if (k->req_m != NULL)
+		rte_pktmbuf_free(k->req_m);
+	k->req_m = NULL;
+	rte_free(k->req_heap);
+	k->req_heap = NULL;
+}
+
+/* Where the stream stopped, into @p k, and on to the lcore owning ss->handoff. */
+static void send_on(struct wc_mc_ctx *c, struct wc_net *n, struct wc_mc_udp_cont *k,
+		    const struct dgram_sink *d, const struct wc_out *out,
+		    const struct wc_mc_session *ss)
+{
+	const struct wc_mc_udp_xcore *x = c->udp_xcore;
+	unsigned int to = ss->handoff - 1;
+
+	k->head = d->head;
+	k->tail = d->tail;
+	k->count = d->count;
+	k->nombuf = d->nombuf;
+	k->p = out->p;
+	k->end = out->end;
+	k->written = out->written;
+	k->limit = out->limit;
+	k->overflow = out->overflow;
+	k->ss = *ss;
+	k->ss.handoff = 0;
+	if (x->send(x->arg, to, k) != 0) {
+		(void)n;
+		wc_mc_udp_cont_release(k);
+		x->free(x->arg, k);
+	}
+}
+
+/*
+ * The datagram stopped before a command of another partition: keep what the
+ * rest needs beyond this call (the request bytes, the replies so far) in a
+ * continuation for the owner. The request stays where it is when the first
+ * reply datagram is the received frame's own buffer, which is taken for it
+ * here if no reply was composed yet; else the rest of it is copied.
+ */
+static __rte_noinline void hand_off(struct wc_mc_ctx *c, struct wc_net *n,
+				    const struct wc_udp_peer *peer, uint16_t req_id,
+				    const uint8_t *req, uint32_t len, uint32_t off,
+				    const struct wc_mc_session *ss, struct dgram_sink *d,
+				    struct wc_out *out)
+{
+	const struct wc_mc_udp_xcore *x = c->udp_xcore;
+	struct wc_mc_udp_cont *k = x != NULL ? x->alloc(x->arg) : NULL;
+	const struct rte_mbuf *h;
+
+	if (k == NULL) {
+		n->st->drop_xcore_ring_full++;
+		goto drop;
+	}
+	memset(k, 0, sizeof(*k));
+	if (d->count == 0 && next_dgram(out) != 0) {
+		n->st->drop_nombuf++;
+		goto drop_k;
+	}
+	h = d->head;
+	if ((uintptr_t)req - (uintptr_t)h->buf_addr < h->buf_len) {
+		k->req = req;
+		k->len = len;
+		k->off = off;
+	} else {
+		uint32_t rest = len - off;
+		struct rte_mbuf *m = rte_pktmbuf_alloc(n->pool);
+		uint8_t *copy;
+
+		if (m != NULL && rest <= rte_pktmbuf_tailroom(m)) {
+			k->req_m = m;
+			copy = rte_pktmbuf_mtod(m, uint8_t *);
+		} else {
+			rte_pktmbuf_free(m);
+			k->req_heap = rte_malloc("wc_mc_udp_req", rest, 0);
+			copy = k->req_heap;
+		}
+		if (copy == NULL) {
+			n->st->drop_nombuf++;
+			goto drop_k;
+		}
+		memcpy(copy, req + off, rest);
+		k->req = copy;
+		k->len = rest;
+		k->off = 0;
+	}
+	k->peer = *peer;
+	k->req_id = req_id;
+	send_on(c, n, k, d, out, ss);
+	return;
+drop_k:
+	x->free(x->arg, k);
+drop:
+	free_dgrams(d->head);
+}
+
 void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
 		     const uint8_t *payload, uint16_t len)
 {
@@ -119,46 +270,40 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 		out.limit = n->ifc->udp_open_budget;
 
 	used = wc_mc_process(c, &ss, payload + WC_MC_UDP_HDR, len - WC_MC_UDP_HDR, &out);
-	if (used < (size_t)len - WC_MC_UDP_HDR)
+	if (unlikely(used < (size_t)len - WC_MC_UDP_HDR)) {
+		if (ss.handoff != 0) {
+			hand_off(c, n, peer, h.req_id, payload + WC_MC_UDP_HDR,
+				 len - WC_MC_UDP_HDR, (uint32_t)used, &ss, &d, &out);
+			return;
+		}
 		st->drop_mc_truncated++;
-	close_window(&out);
-	if (out.overflow) {
-		/* No mbuf, or more than the open source's cap (or 65535 datagrams). */
-		if (d.nombuf)
-			st->drop_nombuf++;
-		else
-			st->drop_udp_reply_cap++;
+	}
+	finish(n, peer, h.req_id, &d, &out);
+}
+
+void wc_mc_udp_resume(struct wc_mc_ctx *c, struct wc_net *n, struct wc_mc_udp_cont *k)
+{
+	struct dgram_sink d = { n, k->head, k->tail, k->count, k->nombuf };
+	struct wc_out out = { k->p, k->end, next_dgram, &d, k->written, k->limit, k->overflow };
+	struct wc_mc_session ss = k->ss;
+	size_t used;
+
+	used = wc_mc_process(c, &ss, k->req + k->off, k->len - k->off, &out);
+	if (ss.handoff != 0) {
+		k->off += (uint32_t)used;
+		send_on(c, n, k, &d, &out, &ss);
+		return;
+	}
+	if (k->off + used < k->len)
+		n->st->drop_mc_truncated++;
+	/* A window was opened to hold the request: nothing was written in it. */
+	if (out.written == 0) {
 		free_dgrams(d.head);
-		return;
+		d.head = NULL;
+		d.count = 0;
 	}
-	if (d.count == 0)
-		return;
-	if (unlikely(peer->open) &&
-	    !wc_udp_budget_take(n, peer, (uint32_t)(out.written + d.count * WC_MC_UDP_HDR))) {
-		st->drop_udp_reply_cap++;
-		free_dgrams(d.head);
-		return;
-	}
-
-	/*
-	 * Frame headers: the request id as it came, then seq and total. The
-	 * datagrams are sent last, as the first may be the request's own mbuf.
-	 */
-	uint16_t seq = 0;
-	uint16_t id_be = rte_cpu_to_be_16(h.req_id), total_be = rte_cpu_to_be_16((uint16_t)d.count);
-
-	for (struct rte_mbuf *m = d.head, *next; m != NULL; m = next) {
-		uint8_t *hp = rte_pktmbuf_mtod(m, uint8_t *);
-		uint16_t seq_be = rte_cpu_to_be_16(seq), zero = 0;
-
-		next = m->next;
-		m->next = NULL;
-		m->pkt_len = m->data_len;
-		memcpy(hp, &id_be, 2);
-		memcpy(hp + 2, &seq_be, 2);
-		memcpy(hp + 4, &total_be, 2);
-		memcpy(hp + 6, &zero, 2);
-		seq++;
-		wc_udp_send(n, peer, m);
-	}
+	finish(n, &k->peer, k->req_id, &d, &out);
+	k->head = NULL;
+	wc_mc_udp_cont_release(k);
+	c->udp_xcore->free(c->udp_xcore->arg, k);
 }

@@ -390,19 +390,28 @@ def wirecached_path():
     return None
 
 
-def start_wirecached(topo, opts=(), lifetime=240, path=None, timeout=60, eal=()):
-    """Start wirecached on the srv end of @p topo and wait until it serves."""
+def start_wirecached(topo, opts=(), lifetime=240, path=None, timeout=60, eal=(), lcores="0",
+                     vdev_args=""):
+    """Start wirecached on the srv end of @p topo and wait until it serves.
+
+    @p lcores: EAL's -l list (each lcore a worker with its own queue, e.g.
+    "0,1"); @p vdev_args: more ",key=value" arguments of the port's vdev
+    (e.g. "qpairs=2" for two af_packet queues, one per worker).
+    """
     path = path or wirecached_path()
     if not path or not os.access(path, os.X_OK):
         raise RuntimeError("no wirecached binary (set WIRECACHED or pass --wirecached)")
     prefix = "wc%d%s" % (os.getpid(), topo.srv.rsplit("-", 1)[1])
     argv = ["timeout", "-s", "INT", "-k", "10", str(lifetime + 60), path,
-            "-l", "0", "--no-huge", "-m", "512", "--no-pci", "--no-telemetry", "--no-shconf",
+            "-l", lcores, "--no-huge", "-m", "512", "--no-pci", "--no-telemetry", "--no-shconf",
             "--file-prefix", prefix]
     if isinstance(topo, TapTopology):
-        argv.append(topo.vdev())
+        vdev = topo.vdev()
     else:
-        argv.append("--vdev=net_af_packet0,iface=%s" % topo.srv_if)
+        vdev = "--vdev=net_af_packet0,iface=%s" % topo.srv_if
+    if vdev_args:
+        vdev += "," + vdev_args
+    argv.append(vdev)
     argv += list(eal)
     argv += ["--", "--ip", topo.server_addr + "/24", "--lifetime", str(lifetime)]
     argv += list(opts)
