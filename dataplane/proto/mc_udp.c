@@ -272,8 +272,8 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 	used = wc_mc_process(c, &ss, payload + WC_MC_UDP_HDR, len - WC_MC_UDP_HDR, &out);
 	if (unlikely(used < (size_t)len - WC_MC_UDP_HDR)) {
 		if (ss.handoff != 0) {
-			hand_off(c, n, peer, h.req_id, payload + WC_MC_UDP_HDR,
-				 len - WC_MC_UDP_HDR, (uint32_t)used, &ss, &d, &out);
+			hand_off(c, n, peer, h.req_id, payload + WC_MC_UDP_HDR, len - WC_MC_UDP_HDR,
+				 (uint32_t)used, &ss, &d, &out);
 			return;
 		}
 		st->drop_mc_truncated++;
