@@ -299,7 +299,7 @@ void wc_mc_udp_resume(struct wc_mc_ctx *c, struct wc_net *n, struct wc_mc_udp_co
 	/* A window was opened to hold the request: nothing was written in it. */
 	if (out.written == 0) {
 		free_dgrams(d.head);
-		d.head = NULL;
+		d.head = d.tail = NULL;
 		d.count = 0;
 	}
 	finish(n, &k->peer, k->req_id, &d, &out);

@@ -236,6 +236,25 @@ def test_order(topo, check):
     c.close()
 
 
+def test_noreply(topo, check):
+    """noreply writes handed to the other lcore: no reply at all, and they land."""
+    bad = []
+    ks = keys_of(0, 6, "nr") + keys_of(1, 6, "nr")
+    cs = clients(topo, 6)
+    for i, k in enumerate(ks):
+        c = cs[i % len(cs)]
+        r = c.no_reply(b"set %s 0 0 2 noreply\r\nnr\r\n" % k.encode(), wait=0.2)
+        if r != b"":
+            bad.append((k, r))
+    for i, k in enumerate(ks):
+        v = cs[(i + 1) % len(cs)].get(k)
+        if v != b"nr":
+            bad.append((k, v))
+    check("noreply sets of both partitions: silent, then readable", not bad, bad[:4])
+    for c in cs:
+        c.close()
+
+
 def test_atomic(topo, check, nclients=12, per=40):
     """incr, append and cas on one key each, from many source ports at once."""
     c = clients(topo, 1)[0]
@@ -348,7 +367,8 @@ def main():
         print("0 passed, 1 failed")
         return 1
     check("ready with lcores=2", "lcores=2" in srv.output())
-    for t in (test_reachable, test_read_your_writes, test_order, test_atomic, test_flush):
+    for t in (test_reachable, test_read_your_writes, test_order, test_noreply, test_atomic,
+              test_flush):
         try:
             t(topo, check)
         except Exception as e:
