@@ -48,8 +48,8 @@
  * flags and length never change: overwrites, appends and incr/decr write a
  * new item and repoint the index entry (one atomic pointer store in an
  * RW_CONCURRENCY_LF rte_hash). An emptied segment is retired with an RCU
- * token and reused only after a grace period; deleted keys' index slots go
- * through the hash's RCU defer queue. Nothing on this path ever waits for a
+ * token and reused only after a grace period; deleted keys' index slots are
+ * queued (pend) and freed in batches after theirs. Nothing on this path ever waits for a
  * grace period: a few free or retired segments are kept in reserve instead.
  */
 #include <errno.h>
@@ -65,6 +65,9 @@
 #include <rte_malloc.h>
 #include <rte_memory.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
+
+#include <numaif.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -132,18 +135,22 @@ struct seg {
 	uint64_t token; /* RETIRED: the grace period to wait for */
 };
 
-#define DEF_MAX_ITEM   (1u << 20)
-#define DEF_SEG_SIZE   (1u << 20)
-#define MIN_SEG_SIZE   4096u
-#define MIN_SEGS       4u   /* active + reserve + two pinned */
-#define RESV_SEGS_RCU  3u   /* free + retired segments kept with remote readers */
-#define READ_TRIES     64   /* wc_store_read() attempts before -EAGAIN */
-#define GRACE_WAIT_MS  10   /* longest wait for a grace period when out of reserve */
-#define WANT_SEGS      16u  /* shrink segments of small partitions to this */
-#define COMPACT_SCAN   16   /* FIFO segments looked at for compaction */
-#define WALK_ITEMS     1024 /* expiry walk budget per tick, items */
-#define WALK_SEGS      64   /* expiry walk budget per tick, segment headers */
-#define BYTES_PER_ITEM 64   /* index sizing when max_items is 0 */
+#define DEF_MAX_ITEM  (1u << 20)
+#define DEF_SEG_SIZE  (1u << 20)
+#define MIN_SEG_SIZE  4096u
+#define MIN_SEGS      4u   /* active + reserve + two pinned */
+#define RESV_SEGS_RCU 3u   /* free + retired segments kept with remote readers */
+#define READ_TRIES    64   /* wc_store_read() attempts before -EAGAIN */
+#define GRACE_WAIT_MS 10   /* longest wait for a grace period when out of reserve */
+#define PEND_CK	      32   /* batches of deleted index slots in flight */
+#define PEND_BATCH    256  /* deleted index slots per batch at most */
+#define WANT_SEGS     16u  /* shrink segments of small partitions to this */
+#define COMPACT_SCAN  16   /* FIFO segments looked at for compaction */
+#define WALK_ITEMS    1024 /* expiry walk budget per tick, items */
+#define WALK_SEGS     64   /* expiry walk budget per tick, segment headers */
+/* Index sizing when max_items is 0: one entry per item of a 16-byte key and a
+ * 32-byte value (item_mem(16, 32)), the small item the memory is sized for. */
+#define BYTES_PER_ITEM 80
 #define PIN_RESV       0
 #define PIN_OP	       1
 
@@ -169,7 +176,21 @@ struct wc_store {
 	int32_t ret_head; /* retired segments, oldest token first */
 	int32_t ret_tail;
 	uint32_t nretired;
-	uint64_t max_items; /* linked items allowed; the index has slack beyond */
+	uint64_t max_items;   /* linked items allowed; the index has slack beyond */
+	uint32_t idx_entries; /* what the index was created with */
+	/*
+	 * Index slots of deleted keys waiting for a grace period (remote
+	 * readers only): a ring of rte_hash positions, cut into batches that
+	 * each wait for one RCU token. 4 bytes a slot; rte_hash's own defer
+	 * queue would take 16, rounded up to a power of two.
+	 */
+	uint32_t *pend;
+	uint64_t pend_head, pend_tail; /* free-running; pend[x % (idx_entries + 1)] */
+	struct {
+		uint64_t token;
+		uint64_t end; /* pend_tail when the token was taken */
+	} ck[PEND_CK];
+	uint32_t ck_head, ck_n;
 	uint32_t nsealed;
 	int32_t pin[2]; /* segments that must not move: open reservation, current op */
 	int32_t busy;	/* segment being walked; not released under the walker */
@@ -397,8 +418,11 @@ static void seg_retire(struct wc_store *s, int32_t i)
 
 /* Move retired segments whose grace period is over to the free list; never
  * waits. Tokens grow along the list, so the first one not yet done ends it. */
+static void pend_reclaim(struct wc_store *s);
+
 static void ret_poll(struct wc_store *s)
 {
+	pend_reclaim(s);
 	while (s->ret_head >= 0) {
 		int32_t i = s->ret_head;
 
@@ -500,6 +524,57 @@ static void item_mark_dead(struct wc_store *s, struct wc_item *it)
 
 /* ---- index ---- */
 
+/* Close the current batch of deleted slots with a fresh token. With all
+ * batch places taken, the newest batch grows instead: a later token covers
+ * earlier deletions as well. */
+static void pend_seal(struct wc_store *s)
+{
+	uint32_t last;
+
+	if (s->ck_n != 0) {
+		last = (s->ck_head + s->ck_n - 1) % PEND_CK;
+		if (s->ck[last].end == s->pend_tail)
+			return;
+	} else if (s->pend_head == s->pend_tail) {
+		return;
+	}
+	if (s->ck_n < PEND_CK) {
+		last = (s->ck_head + s->ck_n) % PEND_CK;
+		s->ck_n++;
+	}
+	s->ck[last].token = rte_rcu_qsbr_start(s->qsbr);
+	s->ck[last].end = s->pend_tail;
+}
+
+/* Give back the slots whose grace period is over; never waits. */
+static void pend_reclaim(struct wc_store *s)
+{
+	uint64_t cap = (uint64_t)s->idx_entries + 1;
+
+	pend_seal(s);
+	while (s->ck_n != 0 && rte_rcu_qsbr_check(s->qsbr, s->ck[s->ck_head].token, false) == 1) {
+		for (; s->pend_head < s->ck[s->ck_head].end; s->pend_head++)
+			rte_hash_free_key_with_position(s->idx,
+							(int32_t)s->pend[s->pend_head % cap]);
+		s->ck_head = (s->ck_head + 1) % PEND_CK;
+		s->ck_n--;
+	}
+}
+
+/* Delete an index key. With remote readers its slot is only queued: a
+ * reader may be comparing that slot's key right now. */
+static void idx_del(struct wc_store *s, uint64_t d)
+{
+	int32_t pos = rte_hash_del_key_with_hash(s->idx, &d, idx_sig(d));
+
+	if (s->qsbr != NULL && pos >= 0) {
+		s->pend[s->pend_tail % ((uint64_t)s->idx_entries + 1)] = (uint32_t)pos;
+		/* Batches of PEND_BATCH, so the oldest can come back early. */
+		if (++s->pend_tail % PEND_BATCH == 0)
+			pend_seal(s);
+	}
+}
+
 static inline int idx_get(struct wc_store *s, uint64_t d, struct wc_item **it)
 {
 	void *data;
@@ -567,6 +642,10 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 		/* Complete before the entry makes it visible to remote readers. */
 		item_set_chain(it, i);
 		pos = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), it);
+		if (pos == -ENOSPC && s->qsbr != NULL) {
+			pend_reclaim(s);
+			pos = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), it);
+		}
 		if (pos < 0)
 			return pos;
 		pos = rte_hash_lookup_with_hash(s->idx, &d, idx_sig(d));
@@ -626,11 +705,11 @@ static void idx_remove(struct wc_store *s, struct wc_item *it)
 		last->hpos = it->hpos;
 		item_set_chain(last, ci);
 		rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), last);
-		rte_hash_del_key_with_hash(s->idx, &dl, idx_sig(dl));
+		idx_del(s, dl);
 		rte_smp_wmb();
 		__atomic_store_n(&s->idx_seq, s->idx_seq + 1, __ATOMIC_RELEASE);
 	} else {
-		rte_hash_del_key_with_hash(s->idx, &d, idx_sig(d));
+		idx_del(s, d);
 	}
 }
 
@@ -911,8 +990,8 @@ static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 
 /*
  * flush_all with remote readers: rte_hash_reset() may not run under lock-free
- * readers, so every linked item is unlinked one by one (its index slot goes
- * through the hash's RCU defer queue) and the sealed segments are retired.
+ * readers, so every linked item is unlinked one by one (its index slot is
+ * queued for a grace period) and the sealed segments are retired.
  * The active segment stays, with its dead items, and is appended to.
  */
 static void store_reset_rcu(struct wc_store *s)
@@ -1047,6 +1126,7 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	if (cfg->qsbr != NULL)
 		entries += 2 * (seg / item_mem(1, 0));
 	entries = RTE_MIN(entries, (uint64_t)RTE_HASH_ENTRIES_MAX);
+	s->idx_entries = (uint32_t)entries;
 	hp.name = cfg->name;
 	hp.entries = (uint32_t)entries;
 	hp.key_len = sizeof(uint64_t);
@@ -1055,7 +1135,8 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	/*
 	 * Remote readers: the index is read lock-free while the owner (the
 	 * only writer) changes it, and a deleted key's slot is reused only
-	 * after a grace period (the hash's own RCU defer queue). Without them
+	 * after a grace period (pend_reclaim(); rte_hash's own defer queue costs
+	 * 16 bytes a slot, rounded up to a power of two, against our 4). Without them
 	 * the plain table is cheaper on the owner's lookups.
 	 */
 	if (cfg->qsbr != NULL)
@@ -1068,14 +1149,10 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	/* rte_hash compares 8-byte keys with a memcmp() call otherwise. */
 	rte_hash_set_cmp_func(s->idx, idx_key_cmp);
 	if (cfg->qsbr != NULL) {
-		struct rte_hash_rcu_config rc = { 0 };
-
-		rc.v = cfg->qsbr;
-		rc.mode = RTE_HASH_QSBR_MODE_DQ;
-		if (rte_hash_rcu_qsbr_add(s->idx, &rc) != 0) {
-			err = rte_errno != 0 ? rte_errno : ENOMEM;
+		s->pend = rte_malloc_socket("wc_store_pend", sizeof(uint32_t) * (entries + 1), 0,
+					    cfg->socket_id);
+		if (s->pend == NULL)
 			goto fail;
-		}
 	}
 
 	s->active = 0;
@@ -1095,6 +1172,7 @@ void wc_store_destroy(struct wc_store *s)
 	if (s == NULL)
 		return;
 	rte_hash_free(s->idx);
+	rte_free(s->pend);
 	rte_free(s->mem);
 	rte_free(s->segs);
 	rte_free(s);
@@ -1159,8 +1237,9 @@ static void walk_slice(struct wc_store *s)
 void wc_store_tick(struct wc_store *s, uint32_t now)
 {
 	__atomic_store_n(&s->now, now, __ATOMIC_RELAXED);
-	if (s->ret_head >= 0)
+	if (s->qsbr != NULL)
 		ret_poll(s);
+
 	if (s->flush_at != 0 && now >= s->flush_at) {
 		s->flush_at = 0;
 		store_reset(s);
@@ -1751,6 +1830,41 @@ size_t wc_store_mem_used(const struct wc_store *s)
 size_t wc_store_mem_limit(const struct wc_store *s)
 {
 	return s->mem_limit;
+}
+
+/*
+ * rte_hash 22.11 sizes its tables from `entries` as follows (single writer,
+ * no lcore caches, no extendable buckets): a key store of entries + 1
+ * slots of 16 bytes (data pointer + 8-byte key), 64-byte buckets of 8 for
+ * entries rounded up to a power of two, and a ring of 4-byte free-slot
+ * indices sized to the power of two above entries + 1. With remote readers,
+ * our own ring of slots waiting for their grace period, 4 bytes a slot.
+ */
+size_t wc_store_index_bytes(const struct wc_store *s)
+{
+	uint32_t n = s->idx_entries, slots = n + 1;
+	size_t bytes = 0;
+
+	bytes += (size_t)slots * RTE_ALIGN(sizeof(void *) + sizeof(uint64_t), 16);
+	bytes += (size_t)(rte_align32pow2(n) / 8) * 64;
+	bytes += (size_t)rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(slots));
+	if (s->qsbr != NULL)
+		bytes += (size_t)slots * sizeof(uint32_t); /* pend */
+	return bytes;
+}
+
+uint64_t wc_store_index_capacity(const struct wc_store *s)
+{
+	return s->max_items;
+}
+
+int wc_store_numa_node(const struct wc_store *s)
+{
+	int node = -1;
+
+	if (get_mempolicy(&node, NULL, 0, s->mem, MPOL_F_NODE | MPOL_F_ADDR) != 0)
+		return -1;
+	return node;
 }
 
 /* ---- consistency check ---- */

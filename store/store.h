@@ -278,4 +278,25 @@ const struct wc_store_stats *wc_store_stats(const struct wc_store *s);
 size_t wc_store_mem_used(const struct wc_store *s);
 size_t wc_store_mem_limit(const struct wc_store *s);
 
+/**
+ * Bytes the partition's index takes (rte_hash key store, buckets, free-slot
+ * ring and, with remote readers, the queue of slots in their grace period), computed from the
+ * sizes rte_hash 22.11 allocates for the entry count the index was made
+ * with. That count is cfg->max_items, or mem_limit / 80 when 0 (80 bytes is
+ * what an item of a 16-byte key and a 32-byte value takes, so the default
+ * index holds as many such items as the memory; larger items fill the
+ * memory first), plus, with remote readers,
+ * two segments' worth of slack for slots in their grace period.
+ */
+size_t wc_store_index_bytes(const struct wc_store *s);
+
+/** How many items the index admits (cfg->max_items or its default). */
+uint64_t wc_store_index_capacity(const struct wc_store *s);
+
+/**
+ * The NUMA node the partition's item memory really is on (get_mempolicy()
+ * on its first page), or -1 if unknown. Any lcore.
+ */
+int wc_store_numa_node(const struct wc_store *s);
+
 #endif /* WC_STORE_H */

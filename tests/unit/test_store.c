@@ -1165,6 +1165,53 @@ static void test_model_evicting(void **st)
 	model_run(47 * 7919, true, 128u << 10, 4000, 50000);
 }
 
+/*
+ * Bytes per item, index included, for 16-byte keys and 32-byte values: fill
+ * a partition until it evicts, then divide. The figures are printed for the
+ * record; the assertions hold the layout to what it is meant to take.
+ */
+static void bytes_per_item(bool rcu)
+{
+	const size_t lim = 32u << 20;
+	struct wc_store *s;
+	char k[17], v[32];
+	uint64_t n;
+	double item, idx;
+
+	if (rcu)
+		rcu_on();
+	s = mk(lim, 1u << 20, 0, false);
+	memset(v, 'v', sizeof(v));
+	/* Twice what fits: the figure is the steady state under eviction. */
+	for (uint64_t i = 0; i < 2 * lim / 80; i++) {
+		snprintf(k, sizeof(k), "key:%012" PRIu64, i);
+		qs_tick();
+		assert_int_equal(wc_store_set(s, WC_MODE_SET, k, 16, H(k), v, 32, 0, 0, 0, NULL),
+				 WC_STORE_OK);
+	}
+	n = wc_store_stats(s)->curr_items;
+	item = (double)wc_store_mem_used(s) / (double)n;
+	idx = (double)wc_store_index_bytes(s) / (double)n;
+	printf("16/32 items%s: %" PRIu64 " in %zu MB: item memory %.1f B/item, index %.1f B/item"
+	       " (%zu B for %" PRIu64 " entries), total %.1f B/item\n",
+	       rcu ? " (RCU)" : "", n, lim >> 20, item, idx, wc_store_index_bytes(s),
+	       wc_store_index_capacity(s), item + idx);
+	assert_true(item <= 96.0);
+	assert_true(idx < (rcu ? 56.0 : 40.0));
+	assert_true(wc_store_numa_node(s) >= -1);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+	if (rcu)
+		rcu_off();
+}
+
+static void test_bytes_per_item(void **st)
+{
+	(void)st;
+	bytes_per_item(false);
+	bytes_per_item(true);
+}
+
 /* The same randomized runs on partitions made for remote readers. */
 static void test_model_rcu(void **st)
 {
@@ -1209,6 +1256,7 @@ int main(void)
 		cmocka_unit_test(test_model_collisions),
 		cmocka_unit_test(test_model_evicting),
 		cmocka_unit_test(test_model_rcu),
+		cmocka_unit_test(test_bytes_per_item),
 		cmocka_unit_test(test_memory_limit_rcu),
 	};
 
