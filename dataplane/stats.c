@@ -16,12 +16,15 @@
 #include "store/store.h"
 
 /*
- * The NUMA node of a partition's memory: the lcore's socket it was
- * allocated on.
+ * The NUMA node a partition's memory is really on (libnuma's view of the
+ * pages), or, where the kernel cannot tell, the socket of the lcore it was
+ * allocated for.
  */
-static int partition_node(const struct wc_lcore *lc)
+static unsigned int partition_node(const struct wc_lcore *lc)
 {
-	return (int)rte_lcore_to_socket_id(lc->lcore_id);
+	int node = wc_store_numa_node(lc->store);
+
+	return node >= 0 ? (unsigned int)node : rte_lcore_to_socket_id(lc->lcore_id);
 }
 
 static void sum_lcores(const struct wc_dataplane *dp, struct wc_lcore_stats *tot)
@@ -87,6 +90,8 @@ static void stats_partitions(const struct wc_dataplane *dp, struct wc_out *out)
 		stat_indexed(out, "partition", i, "items", ss->curr_items);
 		stat_indexed(out, "partition", i, "bytes", ss->bytes);
 		stat_indexed(out, "partition", i, "limit_maxbytes", wc_store_mem_limit(lc->store));
+		stat_indexed(out, "partition", i, "index_bytes", wc_store_index_bytes(lc->store));
+		stat_indexed(out, "partition", i, "grace_waits", ss->grace_waits);
 	}
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		const struct wc_lcore *lc = &dp->lcores[i];
