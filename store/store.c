@@ -48,9 +48,14 @@
  * flags and length never change: overwrites, appends and incr/decr write a
  * new item and repoint the index entry (one atomic pointer store in an
  * RW_CONCURRENCY_LF rte_hash). An emptied segment is retired with an RCU
- * token and reused only after a grace period; deleted keys' index slots are
- * queued (pend) and freed in batches after theirs. Nothing on this path ever waits for a
- * grace period: a few free or retired segments are kept in reserve instead.
+ * token and reused only after a grace period. A deleted key's index slot is
+ * freed at once: a reader still holding its old position may then compare
+ * the slot's next key, or take its next item pointer, but every pointer it
+ * can read is to an item linked after the reader's last quiescent state or
+ * still under its grace period, and the reader compares the full key in the
+ * item, so the worst it sees is a miss for a key deleted during its read.
+ * Nothing on this path waits for a grace period unless the reserve of free
+ * and retired segments (RESV_RCU()) ran out; that wait is bounded and counted.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -139,20 +144,19 @@ struct seg {
 #define DEF_SEG_SIZE  (1u << 20)
 #define MIN_SEG_SIZE  4096u
 #define MIN_SEGS      4u   /* active + reserve + two pinned */
-#define RESV_SEGS_RCU 3u   /* free + retired segments kept with remote readers */
+#define RESV_SEGS_RCU 2u   /* free + retired segments kept with remote readers, at least */
 #define READ_TRIES    64   /* wc_store_read() attempts before -EAGAIN */
 #define GRACE_WAIT_MS 10   /* longest wait for a grace period when out of reserve */
-#define PEND_CK	      32   /* batches of deleted index slots in flight */
-#define PEND_BATCH    256  /* deleted index slots per batch at most */
 #define WANT_SEGS     16u  /* shrink segments of small partitions to this */
 #define COMPACT_SCAN  16   /* FIFO segments looked at for compaction */
 #define WALK_ITEMS    1024 /* expiry walk budget per tick, items */
 #define WALK_SEGS     64   /* expiry walk budget per tick, segment headers */
 /* Index sizing when max_items is 0: one entry per item of a 16-byte key and a
- * 32-byte value (item_mem(16, 32)), the small item the memory is sized for. */
-#define BYTES_PER_ITEM 80
-#define PIN_RESV       0
-#define PIN_OP	       1
+ * 32-byte value, the small item the memory is sized for (item_mem(16, 32)). */
+#define SIZING_KLEN 16
+#define SIZING_VLEN 32
+#define PIN_RESV    0
+#define PIN_OP	    1
 
 struct wc_store {
 	struct rte_hash *idx;
@@ -176,21 +180,8 @@ struct wc_store {
 	int32_t ret_head; /* retired segments, oldest token first */
 	int32_t ret_tail;
 	uint32_t nretired;
-	uint64_t max_items;   /* linked items allowed; the index has slack beyond */
+	uint64_t max_items;   /* linked items allowed */
 	uint32_t idx_entries; /* what the index was created with */
-	/*
-	 * Index slots of deleted keys waiting for a grace period (remote
-	 * readers only): a ring of rte_hash positions, cut into batches that
-	 * each wait for one RCU token. 4 bytes a slot; rte_hash's own defer
-	 * queue would take 16, rounded up to a power of two.
-	 */
-	uint32_t *pend;
-	uint64_t pend_head, pend_tail; /* free-running; pend[x % (idx_entries + 1)] */
-	struct {
-		uint64_t token;
-		uint64_t end; /* pend_tail when the token was taken */
-	} ck[PEND_CK];
-	uint32_t ck_head, ck_n;
 	uint32_t nsealed;
 	int32_t pin[2]; /* segments that must not move: open reservation, current op */
 	int32_t busy;	/* segment being walked; not released under the walker */
@@ -418,11 +409,8 @@ static void seg_retire(struct wc_store *s, int32_t i)
 
 /* Move retired segments whose grace period is over to the free list; never
  * waits. Tokens grow along the list, so the first one not yet done ends it. */
-static void pend_reclaim(struct wc_store *s);
-
 static void ret_poll(struct wc_store *s)
 {
-	pend_reclaim(s);
 	while (s->ret_head >= 0) {
 		int32_t i = s->ret_head;
 
@@ -524,55 +512,15 @@ static void item_mark_dead(struct wc_store *s, struct wc_item *it)
 
 /* ---- index ---- */
 
-/* Close the current batch of deleted slots with a fresh token. With all
- * batch places taken, the newest batch grows instead: a later token covers
- * earlier deletions as well. */
-static void pend_seal(struct wc_store *s)
-{
-	uint32_t last;
-
-	if (s->ck_n != 0) {
-		last = (s->ck_head + s->ck_n - 1) % PEND_CK;
-		if (s->ck[last].end == s->pend_tail)
-			return;
-	} else if (s->pend_head == s->pend_tail) {
-		return;
-	}
-	if (s->ck_n < PEND_CK) {
-		last = (s->ck_head + s->ck_n) % PEND_CK;
-		s->ck_n++;
-	}
-	s->ck[last].token = rte_rcu_qsbr_start(s->qsbr);
-	s->ck[last].end = s->pend_tail;
-}
-
-/* Give back the slots whose grace period is over; never waits. */
-static void pend_reclaim(struct wc_store *s)
-{
-	uint64_t cap = (uint64_t)s->idx_entries + 1;
-
-	pend_seal(s);
-	while (s->ck_n != 0 && rte_rcu_qsbr_check(s->qsbr, s->ck[s->ck_head].token, false) == 1) {
-		for (; s->pend_head < s->ck[s->ck_head].end; s->pend_head++)
-			rte_hash_free_key_with_position(s->idx,
-							(int32_t)s->pend[s->pend_head % cap]);
-		s->ck_head = (s->ck_head + 1) % PEND_CK;
-		s->ck_n--;
-	}
-}
-
-/* Delete an index key. With remote readers its slot is only queued: a
- * reader may be comparing that slot's key right now. */
+/* Delete an index key. An LF table keeps the slot until told (its
+ * no_free_on_del default); it is given back at once, as the top of this file
+ * explains. */
 static void idx_del(struct wc_store *s, uint64_t d)
 {
 	int32_t pos = rte_hash_del_key_with_hash(s->idx, &d, idx_sig(d));
 
-	if (s->qsbr != NULL && pos >= 0) {
-		s->pend[s->pend_tail % ((uint64_t)s->idx_entries + 1)] = (uint32_t)pos;
-		/* Batches of PEND_BATCH, so the oldest can come back early. */
-		if (++s->pend_tail % PEND_BATCH == 0)
-			pend_seal(s);
-	}
+	if (s->qsbr != NULL && pos >= 0)
+		rte_hash_free_key_with_position(s->idx, pos);
 }
 
 static inline int idx_get(struct wc_store *s, uint64_t d, struct wc_item **it)
@@ -642,10 +590,6 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 		/* Complete before the entry makes it visible to remote readers. */
 		item_set_chain(it, i);
 		pos = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), it);
-		if (pos == -ENOSPC && s->qsbr != NULL) {
-			pend_reclaim(s);
-			pos = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), it);
-		}
 		if (pos < 0)
 			return pos;
 		pos = rte_hash_lookup_with_hash(s->idx, &d, idx_sig(d));
@@ -802,12 +746,23 @@ static void seg_empty(struct wc_store *s, int32_t v, enum empty_how how, uint32_
 	seg_release(s, v);
 }
 
+/*
+ * Segments kept free or retired with remote readers: enough that a grace
+ * period still under way when the next segment is needed does not make the
+ * owner wait (grace_wait() counts the times it does), 1/32 of the memory at
+ * most beyond the minimum.
+ */
+static inline uint32_t resv_rcu(uint32_t nseg)
+{
+	return RTE_MAX(RESV_SEGS_RCU, nseg / 32);
+}
+
 /* Whether fewer segments than the reserve are free or on their way back. */
 static inline bool resv_low(const struct wc_store *s)
 {
 	if (s->qsbr == NULL)
 		return s->nfree == 0;
-	return s->nfree + s->nretired < RTE_MAX(RESV_SEGS_RCU, s->nseg / 8);
+	return s->nfree + s->nretired < resv_rcu(s->nseg);
 }
 
 /* Oldest sealed segment that may be moved, or -1. */
@@ -974,8 +929,6 @@ static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 			return 0;
 		if (ret != -ENOSPC || s->no_evict)
 			break; /* chain full (only forced collisions), or may not evict */
-		if (s->qsbr != NULL && s->stats.curr_items < s->max_items && tries > 0)
-			break; /* slots still in their grace period: do not evict more */
 		v = fifo_victim(s);
 		if (v >= 0)
 			seg_empty(s, v, EMPTY_DROP, 0);
@@ -990,8 +943,8 @@ static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 
 /*
  * flush_all with remote readers: rte_hash_reset() may not run under lock-free
- * readers, so every linked item is unlinked one by one (its index slot is
- * queued for a grace period) and the sealed segments are retired.
+ * readers, so every linked item is unlinked one by one and the sealed
+ * segments are retired.
  * The active segment stays, with its dead items, and is appended to.
  */
 static void store_reset_rcu(struct wc_store *s)
@@ -1089,7 +1042,7 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	seg = RTE_MAX((size_t)DEF_SEG_SIZE, min_seg);
 	while (seg > min_seg && cfg->mem_limit / seg < WANT_SEGS)
 		seg >>= 1;
-	if (cfg->mem_limit / seg < MIN_SEGS + (cfg->qsbr != NULL ? RESV_SEGS_RCU : 0) ||
+	if (cfg->mem_limit / seg < MIN_SEGS + (cfg->qsbr != NULL ? resv_rcu(0) : 0) ||
 	    cfg->mem_limit / seg > INT32_MAX)
 		goto fail;
 
@@ -1115,17 +1068,23 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	if (s->mem == NULL)
 		goto fail;
 
-	entries = cfg->max_items != 0 ? cfg->max_items : cfg->mem_limit / BYTES_PER_ITEM;
-	entries = RTE_MAX(entries, (uint64_t)64);
-	s->max_items = entries;
 	/*
-	 * A deleted key's slot comes back only after a grace period; an
-	 * eviction frees a whole segment's keys at once. Slack of two
-	 * segments of the smallest items keeps inserts from waiting on it.
+	 * As many entries as the memory holds small items: the segments left
+	 * once the reserve is set aside (one free segment; with remote readers
+	 * the RCU reserve), each filled with items of the sizing size up to its
+	 * last whole one. A full partition then fills its index, and memory
+	 * held by larger items runs out first.
 	 */
-	if (cfg->qsbr != NULL)
-		entries += 2 * (seg / item_mem(1, 0));
+	if (cfg->max_items != 0) {
+		entries = cfg->max_items;
+	} else {
+		uint32_t resv = cfg->qsbr != NULL ? resv_rcu(s->nseg) : 1;
+
+		entries = (uint64_t)(s->nseg - resv) * (seg / item_mem(SIZING_KLEN, SIZING_VLEN));
+	}
+	entries = RTE_MAX(entries, (uint64_t)64);
 	entries = RTE_MIN(entries, (uint64_t)RTE_HASH_ENTRIES_MAX);
+	s->max_items = entries;
 	s->idx_entries = (uint32_t)entries;
 	hp.name = cfg->name;
 	hp.entries = (uint32_t)entries;
@@ -1134,10 +1093,8 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	hp.socket_id = cfg->socket_id;
 	/*
 	 * Remote readers: the index is read lock-free while the owner (the
-	 * only writer) changes it, and a deleted key's slot is reused only
-	 * after a grace period (pend_reclaim(); rte_hash's own defer queue costs
-	 * 16 bytes a slot, rounded up to a power of two, against our 4). Without them
-	 * the plain table is cheaper on the owner's lookups.
+	 * only writer) changes it. Without them the plain table is cheaper on
+	 * the owner's lookups.
 	 */
 	if (cfg->qsbr != NULL)
 		hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
@@ -1148,12 +1105,6 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	}
 	/* rte_hash compares 8-byte keys with a memcmp() call otherwise. */
 	rte_hash_set_cmp_func(s->idx, idx_key_cmp);
-	if (cfg->qsbr != NULL) {
-		s->pend = rte_malloc_socket("wc_store_pend", sizeof(uint32_t) * (entries + 1), 0,
-					    cfg->socket_id);
-		if (s->pend == NULL)
-			goto fail;
-	}
 
 	s->active = 0;
 	s->ret_head = s->ret_tail = -1;
@@ -1172,7 +1123,6 @@ void wc_store_destroy(struct wc_store *s)
 	if (s == NULL)
 		return;
 	rte_hash_free(s->idx);
-	rte_free(s->pend);
 	rte_free(s->mem);
 	rte_free(s->segs);
 	rte_free(s);
@@ -1837,8 +1787,7 @@ size_t wc_store_mem_limit(const struct wc_store *s)
  * no lcore caches, no extendable buckets): a key store of entries + 1
  * slots of 16 bytes (data pointer + 8-byte key), 64-byte buckets of 8 for
  * entries rounded up to a power of two, and a ring of 4-byte free-slot
- * indices sized to the power of two above entries + 1. With remote readers,
- * our own ring of slots waiting for their grace period, 4 bytes a slot.
+ * indices sized to the power of two above entries + 1.
  */
 size_t wc_store_index_bytes(const struct wc_store *s)
 {
@@ -1848,8 +1797,6 @@ size_t wc_store_index_bytes(const struct wc_store *s)
 	bytes += (size_t)slots * RTE_ALIGN(sizeof(void *) + sizeof(uint64_t), 16);
 	bytes += (size_t)(rte_align32pow2(n) / 8) * 64;
 	bytes += (size_t)rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(slots));
-	if (s->qsbr != NULL)
-		bytes += (size_t)slots * sizeof(uint32_t); /* pend */
 	return bytes;
 }
 
@@ -1955,9 +1902,7 @@ int wc_store_check(struct wc_store *s)
 		return -13;
 	if (items != s->stats.curr_items || bytes != s->stats.bytes)
 		return -14;
-	/* Deleted keys' slots waiting for their grace period still count. */
-	if (s->qsbr == NULL ? (uint64_t)rte_hash_count(s->idx) != items
-			    : (uint64_t)rte_hash_count(s->idx) < items)
+	if ((uint64_t)rte_hash_count(s->idx) != items)
 		return -15;
 	if (wc_store_mem_used(s) > s->mem_limit)
 		return -16;

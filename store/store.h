@@ -280,13 +280,13 @@ size_t wc_store_mem_limit(const struct wc_store *s);
 
 /**
  * Bytes the partition's index takes (rte_hash key store, buckets, free-slot
- * ring and, with remote readers, the queue of slots in their grace period), computed from the
- * sizes rte_hash 22.11 allocates for the entry count the index was made
- * with. That count is cfg->max_items, or mem_limit / 80 when 0 (80 bytes is
- * what an item of a 16-byte key and a 32-byte value takes, so the default
- * index holds as many such items as the memory; larger items fill the
- * memory first), plus, with remote readers,
- * two segments' worth of slack for slots in their grace period.
+ * ring), computed from the sizes rte_hash 22.11 allocates for the entry count
+ * the index was made with. That count is cfg->max_items or, when 0, as many
+ * items of a 16-byte key and a 32-byte value as the segments outside the
+ * reserve hold (the free segment kept for copying; with remote readers the
+ * segments kept for RCU grace periods, max(2, segments / 32)), so a full
+ * partition of such items fills its index and larger items fill the memory
+ * first.
  */
 size_t wc_store_index_bytes(const struct wc_store *s);
 
