@@ -198,8 +198,17 @@ void bm_get(benchmark::State &st, int dist, bool hit)
 		benchmark::DoNotOptimize(out);
 		i = (i + 1) & (kSeq - 1);
 	}
-	if (hits != (hit ? (uint64_t)st.iterations() : 0))
-		st.SkipWithError("unexpected hit/miss");
+	if (hits != (hit ? (uint64_t)st.iterations() : 0)) {
+		/* The earlier set benchmarks may have made the store drop keys. */
+		static char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 "unexpected hit/miss: %" PRIu64 " of %" PRIu64 " hit; curr_items %" PRIu64
+			 ", evictions %" PRIu64,
+			 hits, (uint64_t)st.iterations(), wc_store_stats(w.store)->curr_items,
+			 wc_store_stats(w.store)->evictions);
+		st.SkipWithError(msg);
+	}
 	st.SetItemsProcessed(st.iterations());
 }
 
