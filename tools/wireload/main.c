@@ -768,7 +768,8 @@ static void top_up(struct worker *w, uint64_t now)
 			w->next_ns += wl_rng_exp_ns(&w->rng, w->rate);
 		}
 	}
-	if (!quota_left(w))
+	/* -n bounds the measured run only; the fill always sets every key. */
+	if (w->phase != PH_FILL && !quota_left(w))
 		w->issuing = 0;
 }
 
