@@ -12,15 +12,36 @@
  *   mem: | seg 0 | seg 1 | seg 2 | ... | seg n-1 |
  *   seg: | item | item (dead) | item | ... | item |   free tail   |
  *                                               ^ used
- *   item (8-byte aligned, 32-byte header):
- *   | cas 8 | exptime 4 | flags 4 | atime 4 | vlen 4 | hpos 4 | klen 1 | obits 1 | rbits 1 |
- *   | ver 1 | key | value |
+ *   item (2-byte aligned, 6-byte header, optional fields only when needed):
  *
- * hpos is the rte_hash position of the item's index entry; obits hold what
- * only the owner writes: the meta-protocol bits (WON, STALE), dead, and the
- * item's place in its collision chain; rbits what any reader may set:
- * fetched and visited (second chance). ver guards in-place metadata changes
- * against remote readers (see wc_store_read()). There is no per-item pointer.
+ *     0      1      2      3      4      6
+ *   +------+------+------+------+------+------+- - - - - - - - - - - - - - -+-----+-------+
+ *   | klen | vlen | obits| rbits|  atime (16) | vlen 4 | flags 4 | exptime 4 | key | value |
+ *   |      | 0-254|      |      |             | cas 8   (each only if needed)|     |       |
+ *   +------+------+------+------+------+------+- - - - - - - - - - - - - - -+-----+-------+
+ *
+ *   obits (owner only):  WON 0x01 | STALE 0x02 | DEAD 0x04 | chain index << 5
+ *   rbits (any reader):  FETCHED 0x01 | VISITED 0x02          (hints, plain stores)
+ *                        HAS_FLAGS 0x10 | HAS_EXP 0x20 | HAS_CAS 0x40
+ *                                      (layout: set before publication, never after)
+ *
+ *   A 16/32 item (no flags, no expiry) takes 6 + 16 + 32 = 54 bytes.
+ *
+ * vlen 255 means the value is 255 bytes or longer and a 32-bit length opens
+ * the optional fields. Client flags, an expiry and a CAS unique take room only
+ * when an item has them. The CAS unique is otherwise the item's position:
+ * (segment epoch << (log2 segment size - 2)) | offset / 4, the epoch being
+ * drawn from a partition counter when the segment starts filling (see
+ * item_cas_rb()). An item copied forward by compaction or second chance, or
+ * given a CAS by the client (meta E, md x), carries the field so its CAS does
+ * not change; metadata an item has no field for (touch's expiry, E) is taken
+ * by a copy that has it. atime counts seconds from its segment's start, less
+ * ATIME_BACK, and saturates (see ATIME_BACK). The hints byte is apart from
+ * the owner's so that a reader's store cannot undo an owner's change; the
+ * layout bits share it safely because a reader writes back what it read
+ * with hints added, and they never change. A partition-wide sequence (seq)
+ * guards in-place metadata changes against remote readers in place of a
+ * per-item version byte. There is no per-item pointer, hash or index position.
  *
  * Index. rte_hash keyed by 8 bytes, data = item pointer. The index key of a
  * key is its 64-bit hash h; when two different keys share h, the second takes
@@ -28,8 +49,8 @@
  * CHAIN_MAX derived keys). A lookup walks the chain until the stored key
  * matches or a derived key is absent; a delete moves the last member of the
  * chain into the hole so the walk never stops early. An item's chain index
- * is kept in its bits, so from hpos the store recovers the derived key and
- * the chain's base hash without storing the hash itself.
+ * is kept in its bits, so the store recovers its derived key from the hash
+ * of its key, computed again (item_hash()), without storing either.
  *
  * Reclaiming space, cheapest first: a sealed segment whose items are all
  * dead is freed at once; a mostly-dead segment near the FIFO head is
@@ -81,30 +102,46 @@
 #include "store/store_check.h"
 
 struct wc_item {
-	uint64_t cas;
-	uint32_t exptime;
-	uint32_t flags;
-	uint32_t atime;
-	uint32_t vlen;
-	uint32_t hpos; /* rte_hash position of the index entry */
 	uint8_t klen;
-	uint8_t obits; /* owner-written: WON, STALE, DEAD, chain index */
-	uint8_t rbits; /* written by any reader: FETCHED, VISITED */
-	uint8_t ver;   /* odd while the owner rewrites metadata in place */
-	char data[];   /* key, then value */
+	uint8_t vlen8;	/* value length, or VLEN_WIDE: a 32-bit length opens opt[] */
+	uint8_t obits;	/* owner-written: WON, STALE, DEAD, chain index */
+	uint8_t rbits;	/* FETCHED, VISITED (any reader); layout bits, fixed at birth */
+	uint16_t atime; /* last access, seconds from the segment's base, saturating */
+	uint8_t opt[];	/* [vlen 4] [flags 4] [exptime 4] [cas 8], then key, value */
 };
 
-#define ITEM_HDR   offsetof(struct wc_item, data)
-#define ITEM_ALIGN 8
+#define ITEM_HDR   offsetof(struct wc_item, opt)
+#define ITEM_ALIGN 2
+#define VLEN_WIDE  255u
 
 /* obits */
 #define IT_PUBLIC      (WC_ITEM_WON | WC_ITEM_STALE)
 #define IT_DEAD	       0x04
 #define IT_CHAIN_SHIFT 5
-/* rbits */
+/* rbits: hints any reader sets ... */
 #define IT_FETCHED 0x01
 #define IT_VISITED 0x02
-#define CHAIN_MAX  8 /* 3 bits of chain index */
+#define IT_HINTS   (IT_FETCHED | IT_VISITED)
+/* ... and which optional fields the item has: written before the item is
+ * published and never after, so a reader's store of the byte it read back
+ * with a hint added cannot change them. */
+#define IT_HAS_FLAGS 0x10
+#define IT_HAS_EXP   0x20
+#define IT_HAS_CAS   0x40
+#define IT_LAYOUT    (IT_HAS_FLAGS | IT_HAS_EXP | IT_HAS_CAS)
+#define CHAIN_MAX    8 /* 3 bits of chain index */
+
+/*
+ * The 16-bit last-access time counts seconds from ATIME_BACK before the
+ * time its segment got its first item: an item copied forward keeps its
+ * exact last access if that was at most ATIME_BACK seconds before the new
+ * segment opened, and an access up to ATIME_MAX - ATIME_BACK seconds (about
+ * 15.9 hours) after it is exact. Beyond, the time saturates: an older last
+ * access reads as the base, a later one as the base + ATIME_MAX (mg l and
+ * me la then under- or over-state the idle time).
+ */
+#define ATIME_BACK 8192
+#define ATIME_MAX  65535
 
 /*
  * Derived index keys of a chain. Large odd constants, so that a derived key
@@ -131,6 +168,8 @@ static const uint64_t chain_salt[CHAIN_MAX] = {
 enum seg_state { SEG_FREE, SEG_ACTIVE, SEG_SEALED, SEG_RETIRED };
 
 struct seg {
+	uint64_t epoch;	  /* CAS epoch, fresh whenever the segment starts filling */
+	uint32_t t0;	  /* clock when it started filling: items' atime base */
 	uint32_t used;	  /* append offset */
 	uint32_t live;	  /* bytes of items not dead (incl. allocated, unlinked) */
 	uint32_t exp_min; /* earliest non-zero exptime written here; 0 = none */
@@ -152,7 +191,7 @@ struct seg {
 #define WALK_ITEMS    1024 /* expiry walk budget per tick, items */
 #define WALK_SEGS     64   /* expiry walk budget per tick, segment headers */
 /* Index sizing when max_items is 0: one entry per item of a 16-byte key and a
- * 32-byte value, the small item the memory is sized for (item_mem(16, 32)). */
+ * 32-byte value, the small item the memory is sized for (item_mem(16, 32, 0)). */
 #define SIZING_KLEN 16
 #define SIZING_VLEN 32
 #define PIN_RESV    0
@@ -162,11 +201,16 @@ struct wc_store {
 	struct rte_hash *idx;
 	struct rte_rcu_qsbr *qsbr; /* NULL: no remote readers */
 	/*
-	 * Bumped (odd while under way) around index changes that move a key
-	 * between the derived keys of a chain, so a remote reader that missed
-	 * can tell a real miss from one that raced with the move.
+	 * Bumped (odd while under way) around every change a remote reader
+	 * could see half done: an index change that moves a key between the
+	 * derived keys of a chain (a reader that missed can tell a real miss
+	 * from one that raced with the move), and the in-place metadata
+	 * changes of a published item (exptime, CAS, meta bits). One counter
+	 * for the partition instead of a version byte per item: a reader
+	 * retries when any item changed under it, which is rare (touch, meta
+	 * bits) and costs a copy, against a byte in every item.
 	 */
-	uint32_t idx_seq;
+	uint32_t seq;
 	uint8_t *mem;
 	struct seg *segs;
 	uint32_t nseg;
@@ -182,15 +226,17 @@ struct wc_store {
 	uint32_t nretired;
 	uint64_t max_items;   /* linked items allowed */
 	uint32_t idx_entries; /* what the index was created with */
+	uint32_t sig_bit;     /* forced in every index signature (idx_sig_bit()) */
 	uint32_t nsealed;
 	int32_t pin[2]; /* segments that must not move: open reservation, current op */
 	int32_t busy;	/* segment being walked; not released under the walker */
 	uint32_t now;
 	uint32_t flush_at; /* pending delayed flush, 0 = none */
-	uint64_t cas;
+	uint64_t epoch;	   /* last CAS epoch given to a segment */
 	size_t mem_limit;
 	size_t max_item_size;
 	bool no_evict;
+	uint64_t (*hash)(const void *key, size_t klen); /* NULL: wc_store_hash() */
 	/* expiry walk cursor */
 	int32_t walk_seg;
 	uint32_t walk_off;
@@ -217,14 +263,25 @@ uint64_t wc_store_hash(const void *key, size_t klen)
  * The 32-bit signature rte_hash files an index key under: its low bits pick
  * the primary bucket, bits 16..31 (the short signature) are XORed in to
  * pick the alternative one. Multiply-shift spreads any 64-bit input, XXH3's
- * or one a caller made up. Bit 16 is forced on so that the two buckets of a
- * key never coincide: with equal buckets rte_hash 22.11 can add an update of
- * an existing key as a second entry once the bucket is crowded (a randomized
- * test here found it; the cost is one bit of the short signature).
+ * or one a caller made up. One bit of the short signature that falls inside
+ * the bucket mask is forced on so that the two buckets of a key never
+ * coincide: with equal buckets rte_hash 22.11 can add an update of an
+ * existing key as a second entry once the bucket is crowded (a randomized
+ * test here found it; the cost is one bit of the short signature). The bit
+ * must lie outside the primary bucket's bits, or half the buckets would
+ * never be primary: bit 16 while there are at most 2^15 buckets, bit 31
+ * above (idx_sig_bit()).
  */
-static inline uint32_t idx_sig(uint64_t d)
+static inline uint32_t idx_sig_of(uint64_t d, uint32_t bit)
 {
-	return (uint32_t)((d * 0x9e3779b97f4a7c15ULL) >> 32) | 0x10000u;
+	return (uint32_t)((d * 0x9e3779b97f4a7c15ULL) >> 32) | bit;
+}
+
+static inline uint32_t idx_sig_bit(uint32_t entries)
+{
+	uint32_t buckets = rte_align32pow2(entries) / 8;
+
+	return buckets <= (1u << 15) ? 0x10000u : 0x80000000u;
 }
 
 static uint32_t idx_hash_func(const void *key, uint32_t len, uint32_t init)
@@ -232,9 +289,8 @@ static uint32_t idx_hash_func(const void *key, uint32_t len, uint32_t init)
 	uint64_t d;
 
 	RTE_SET_USED(len);
-	RTE_SET_USED(init);
 	memcpy(&d, key, sizeof(d));
-	return idx_sig(d);
+	return idx_sig_of(d, init);
 }
 
 /* rte_hash's key comparison (0 = equal) for the 8-byte index keys. */
@@ -256,15 +312,92 @@ static inline uint32_t item_bytes(size_t klen, size_t vlen)
 	return (uint32_t)(WC_ITEM_HDR + klen + vlen);
 }
 
-/* The memory an item takes in its segment. */
-static inline uint32_t item_mem(size_t klen, size_t vlen)
+/* Which optional fields an item of these metadata carries. */
+static inline uint8_t item_layout(uint32_t flags, uint32_t exptime, bool has_cas)
 {
-	return RTE_ALIGN_CEIL((uint32_t)(ITEM_HDR + klen + vlen), ITEM_ALIGN);
+	return (uint8_t)((flags != 0 ? IT_HAS_FLAGS : 0) | (exptime != 0 ? IT_HAS_EXP : 0) |
+			 (has_cas ? IT_HAS_CAS : 0));
+}
+
+/* Bytes of optional fields before the key. */
+static inline uint32_t opt_len(uint8_t rb, size_t vlen)
+{
+	return (vlen >= VLEN_WIDE ? 4u : 0u) + ((rb & IT_HAS_FLAGS) ? 4u : 0u) +
+	       ((rb & IT_HAS_EXP) ? 4u : 0u) + ((rb & IT_HAS_CAS) ? 8u : 0u);
+}
+
+/* The memory an item takes in its segment. */
+static inline uint32_t item_mem(size_t klen, size_t vlen, uint8_t rb)
+{
+	return RTE_ALIGN_CEIL((uint32_t)(ITEM_HDR + opt_len(rb, vlen) + klen + vlen), ITEM_ALIGN);
+}
+
+static inline uint32_t item_vlen(const struct wc_item *it)
+{
+	uint32_t v = it->vlen8;
+
+	if (unlikely(v == VLEN_WIDE))
+		memcpy(&v, it->opt, sizeof(v));
+	return v;
+}
+
+/* The optional fields, in their order; @p rb is the item's rbits. */
+static inline uint8_t *opt_flags(const struct wc_item *it)
+{
+	return (uint8_t *)(uintptr_t)it->opt + (it->vlen8 == VLEN_WIDE ? 4 : 0);
+}
+
+static inline uint8_t *opt_exp(const struct wc_item *it, uint8_t rb)
+{
+	return opt_flags(it) + ((rb & IT_HAS_FLAGS) ? 4 : 0);
+}
+
+static inline uint8_t *opt_cas(const struct wc_item *it, uint8_t rb)
+{
+	return opt_exp(it, rb) + ((rb & IT_HAS_EXP) ? 4 : 0);
+}
+
+static inline uint8_t *item_key_rb(const struct wc_item *it, uint8_t rb)
+{
+	return opt_cas(it, rb) + ((rb & IT_HAS_CAS) ? 8 : 0);
+}
+
+static inline uint8_t *item_key(const struct wc_item *it)
+{
+	return item_key_rb(it, it->rbits);
+}
+
+static inline uint8_t *item_val(const struct wc_item *it)
+{
+	return item_key(it) + it->klen;
+}
+
+static inline uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t item_flags_rb(const struct wc_item *it, uint8_t rb)
+{
+	return (rb & IT_HAS_FLAGS) ? ld32(opt_flags(it)) : 0;
+}
+
+static inline uint32_t item_exptime_rb(const struct wc_item *it, uint8_t rb)
+{
+	return (rb & IT_HAS_EXP) ? ld32(opt_exp(it, rb)) : 0;
+}
+
+static inline uint32_t item_exptime(const struct wc_item *it)
+{
+	return item_exptime_rb(it, it->rbits);
 }
 
 static inline uint32_t item_size(const struct wc_item *it)
 {
-	return item_mem(it->klen, it->vlen);
+	return item_mem(it->klen, item_vlen(it), it->rbits);
 }
 
 static inline unsigned item_chain(const struct wc_item *it)
@@ -279,31 +412,9 @@ static inline void item_set_chain(struct wc_item *it, unsigned ci)
 
 static inline bool item_expired(const struct wc_store *s, const struct wc_item *it)
 {
-	return it->exptime != 0 && it->exptime <= s->now;
-}
+	uint32_t e = item_exptime(it);
 
-/*
- * In-place metadata changes of a published item (exptime, CAS, meta bits)
- * are bracketed by an odd version, seqlock style: a remote reader that saw
- * the version change, or saw it odd, copies again. Only the owner writes
- * ver, so a plain increment is enough; the barriers order it against the
- * fields it guards.
- */
-static inline void item_wbegin(struct wc_item *it)
-{
-	__atomic_store_n(&it->ver, (uint8_t)(it->ver + 1), __ATOMIC_RELAXED);
-	rte_smp_wmb();
-}
-
-static inline void item_wend(struct wc_item *it)
-{
-	rte_smp_wmb();
-	__atomic_store_n(&it->ver, (uint8_t)(it->ver + 1), __ATOMIC_RELAXED);
-}
-
-static inline uint8_t *item_val(struct wc_item *it)
-{
-	return (uint8_t *)it->data + it->klen;
+	return e != 0 && e <= s->now;
 }
 
 static inline int32_t seg_of(const struct wc_store *s, const void *p)
@@ -314,6 +425,67 @@ static inline int32_t seg_of(const struct wc_store *s, const void *p)
 static inline uint8_t *seg_base(const struct wc_store *s, int32_t i)
 {
 	return s->mem + ((size_t)i << s->seg_shift);
+}
+
+/*
+ * An item's CAS unique, unless it carries one: its position. Every segment
+ * gets a fresh epoch from the partition's counter when it starts filling,
+ * and every store writes a new item at a new place, so the unique changes
+ * exactly when memcached's would, grows as memcached's does, and costs no
+ * byte in the item. Items are at least 8 bytes apart, so offset / 4 is
+ * unique within a segment.
+ */
+static inline uint64_t item_cas_rb(const struct wc_store *s, const struct wc_item *it, uint8_t rb)
+{
+	size_t off = (size_t)((const uint8_t *)it - s->mem);
+	uint64_t v;
+
+	if (unlikely(rb & IT_HAS_CAS)) {
+		memcpy(&v, opt_cas(it, rb), sizeof(v));
+		return v;
+	}
+	return (s->segs[off >> s->seg_shift].epoch << (s->seg_shift - 2)) |
+	       ((off & (s->seg_size - 1)) >> 2);
+}
+
+static inline uint64_t item_cas(const struct wc_store *s, const struct wc_item *it)
+{
+	return item_cas_rb(s, it, it->rbits);
+}
+
+/* Absolute last access from the 16-bit one (see ATIME_BACK). */
+static inline uint32_t atime_abs(const struct wc_store *s, const struct wc_item *it, uint16_t a)
+{
+	int64_t t = (int64_t)s->segs[seg_of(s, it)].t0 - ATIME_BACK + a;
+
+	return t < 0 ? 0 : (uint32_t)t;
+}
+
+/* The 16-bit last access of time @p t for an item in segment @p i. */
+static inline uint16_t atime_rel(const struct wc_store *s, int32_t i, uint32_t t)
+{
+	int64_t r = (int64_t)t - s->segs[i].t0 + ATIME_BACK;
+
+	return (uint16_t)(r < 0 ? 0 : r > ATIME_MAX ? ATIME_MAX : r);
+}
+
+/*
+ * In-place metadata changes of a published item (exptime, CAS, meta bits)
+ * are bracketed by an odd partition sequence, seqlock style: a remote reader
+ * that saw it change, or saw it odd, copies again. Only the owner writes it,
+ * so a plain increment is enough; the barriers order it against the fields
+ * it guards.
+ */
+static inline void seq_begin(struct wc_store *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	rte_smp_wmb();
+}
+
+static inline void seq_end(struct wc_store *s)
+{
+	rte_smp_wmb();
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
 }
 
 static inline uint32_t min_nz(uint32_t a, uint32_t b)
@@ -517,7 +689,7 @@ static void item_mark_dead(struct wc_store *s, struct wc_item *it)
  * explains. */
 static void idx_del(struct wc_store *s, uint64_t d)
 {
-	int32_t pos = rte_hash_del_key_with_hash(s->idx, &d, idx_sig(d));
+	int32_t pos = rte_hash_del_key_with_hash(s->idx, &d, idx_sig_of(d, s->sig_bit));
 
 	if (s->qsbr != NULL && pos >= 0)
 		rte_hash_free_key_with_position(s->idx, pos);
@@ -526,24 +698,20 @@ static void idx_del(struct wc_store *s, uint64_t d)
 static inline int idx_get(struct wc_store *s, uint64_t d, struct wc_item **it)
 {
 	void *data;
-	int ret = rte_hash_lookup_with_hash_data(s->idx, &d, idx_sig(d), &data);
+	int ret = rte_hash_lookup_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), &data);
 
 	if (ret >= 0)
 		*it = data;
 	return ret;
 }
 
-static uint64_t idx_key_of(const struct wc_store *s, const struct wc_item *it)
+/* The base hash of an item's key: computed again from the key, which costs
+ * less than keeping 8 bytes (or an index position) in every item. */
+static inline uint64_t item_hash(const struct wc_store *s, const struct wc_item *it)
 {
-	void *kp = NULL;
-	uint64_t d = 0;
-
-	/* Cannot fail for a linked item; wc_store_check() verifies it. */
-	if (rte_hash_get_key_with_position(s->idx, (int32_t)it->hpos, &kp) == 0)
-		memcpy(&d, kp, sizeof(d));
-	else
-		RTE_ASSERT(0);
-	return d;
+	if (unlikely(s->hash != NULL))
+		return s->hash(item_key(it), it->klen);
+	return wc_store_hash(item_key(it), it->klen);
 }
 
 /* Whether n bytes are equal; short keys without a library call. */
@@ -569,7 +737,7 @@ static struct wc_item *idx_find(struct wc_store *s, const void *key, size_t klen
 
 		if (idx_get(s, h ^ chain_salt[i], &it) < 0)
 			return NULL;
-		if (it->klen == klen && key_eq(it->data, key, klen))
+		if (it->klen == klen && key_eq(item_key(it), key, klen))
 			return it;
 		s->stats.hash_collisions++;
 	}
@@ -583,19 +751,14 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 	for (unsigned i = 0; i < CHAIN_MAX; i++) {
 		uint64_t d = h ^ chain_salt[i];
 		struct wc_item *other;
-		int pos;
+		int ret;
 
 		if (idx_get(s, d, &other) >= 0)
 			continue;
 		/* Complete before the entry makes it visible to remote readers. */
 		item_set_chain(it, i);
-		pos = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), it);
-		if (pos < 0)
-			return pos;
-		pos = rte_hash_lookup_with_hash(s->idx, &d, idx_sig(d));
-		RTE_ASSERT(pos >= 0);
-		it->hpos = (uint32_t)pos;
-		return 0;
+		ret = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), it);
+		return ret < 0 ? ret : 0;
 	}
 	return -ENOBUFS;
 }
@@ -604,26 +767,24 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 static void idx_repoint_key(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 			    uint64_t d)
 {
-	nit->hpos = old->hpos;
 	item_set_chain(nit, item_chain(old));
 	/* An update of an existing key: one atomic store of the data pointer. */
-	rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), nit);
+	rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), nit);
 }
 
 /* Point the index entry of @p old at @p nit (same derived key, same slot). */
 static void idx_repoint(struct wc_store *s, struct wc_item *old, struct wc_item *nit)
 {
-	idx_repoint_key(s, old, nit, idx_key_of(s, old));
+	idx_repoint_key(s, old, nit, item_hash(s, old) ^ chain_salt[item_chain(old)]);
 }
 
 /* Remove an item's index entry, keeping its chain walkable: the last member
  * of the same chain after it takes its slot. Members of other chains met on
  * the way (only by a 64-bit coincidence) are left where they are. */
-static void idx_remove(struct wc_store *s, struct wc_item *it)
+static void idx_remove(struct wc_store *s, struct wc_item *it, uint64_t h)
 {
-	uint64_t d = idx_key_of(s, it);
 	unsigned ci = item_chain(it);
-	uint64_t h = d ^ chain_salt[ci];
+	uint64_t d = h ^ chain_salt[ci];
 	struct wc_item *last = NULL;
 	unsigned li = ci;
 
@@ -642,16 +803,13 @@ static void idx_remove(struct wc_store *s, struct wc_item *it)
 
 		/*
 		 * A remote reader looking for last may probe d before the move
-		 * and dl after it, and miss: idx_seq tells it to look again.
+		 * and dl after it, and miss: seq tells it to look again.
 		 */
-		__atomic_store_n(&s->idx_seq, s->idx_seq + 1, __ATOMIC_RELAXED);
-		rte_smp_wmb();
-		last->hpos = it->hpos;
+		seq_begin(s);
 		item_set_chain(last, ci);
-		rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig(d), last);
+		rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), last);
 		idx_del(s, dl);
-		rte_smp_wmb();
-		__atomic_store_n(&s->idx_seq, s->idx_seq + 1, __ATOMIC_RELEASE);
+		seq_end(s);
 	} else {
 		idx_del(s, d);
 	}
@@ -661,11 +819,12 @@ static void idx_remove(struct wc_store *s, struct wc_item *it)
 
 enum unlink_why { UNLINK_DELETE, UNLINK_EXPIRED, UNLINK_EVICTED };
 
-static void item_unlink(struct wc_store *s, struct wc_item *it, enum unlink_why why)
+/* Unlink a linked item whose key's base hash is @p h. */
+static void item_unlink_h(struct wc_store *s, struct wc_item *it, uint64_t h, enum unlink_why why)
 {
-	idx_remove(s, it);
+	idx_remove(s, it, h);
 	s->stats.curr_items--;
-	s->stats.bytes -= item_bytes(it->klen, it->vlen);
+	s->stats.bytes -= item_size(it);
 	if (why == UNLINK_EXPIRED) {
 		s->stats.reclaimed++;
 		if (!(it->rbits & IT_FETCHED))
@@ -676,6 +835,11 @@ static void item_unlink(struct wc_store *s, struct wc_item *it, enum unlink_why 
 			s->stats.evicted_unfetched++;
 	}
 	item_mark_dead(s, it);
+}
+
+static void item_unlink(struct wc_store *s, struct wc_item *it, enum unlink_why why)
+{
+	item_unlink_h(s, it, item_hash(s, it), why);
 }
 
 /* ---- allocation ---- */
@@ -690,23 +854,116 @@ static struct wc_item *seg_bump(struct wc_store *s, int32_t i, uint32_t sz)
 	struct seg *g = &s->segs[i];
 	struct wc_item *it = (struct wc_item *)(seg_base(s, i) + g->used);
 
+	if (g->used == 0) {
+		/* The segment starts filling: the base of its items' CAS and atime. */
+		g->epoch = ++s->epoch;
+		g->t0 = s->now;
+	}
 	g->used += sz;
 	g->live += sz;
 	return it;
 }
 
-/* Copy a linked item into the active segment and repoint its index entry. */
+/*
+ * Write an item's header, optional fields and key into memory allocated with
+ * item_mem(klen, vlen, item_layout(flags, exptime, has_cas)). Not published:
+ * the value is the caller's to fill.
+ */
+static void item_init(struct wc_store *s, struct wc_item *it, const void *key, size_t klen,
+		      uint32_t vlen, uint32_t flags, uint32_t exptime, bool has_cas, uint64_t cas)
+{
+	int32_t i = seg_of(s, it);
+	uint8_t *p = it->opt;
+
+	it->klen = (uint8_t)klen;
+	it->vlen8 = (uint8_t)(vlen >= VLEN_WIDE ? VLEN_WIDE : vlen);
+	it->obits = 0;
+	it->rbits = item_layout(flags, exptime, has_cas);
+	it->atime = atime_rel(s, i, s->now);
+	if (vlen >= VLEN_WIDE) {
+		memcpy(p, &vlen, 4);
+		p += 4;
+	}
+	if (flags != 0) {
+		memcpy(p, &flags, 4);
+		p += 4;
+	}
+	if (exptime != 0) {
+		memcpy(p, &exptime, 4);
+		p += 4;
+		s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
+	}
+	if (has_cas) {
+		memcpy(p, &cas, 8);
+		p += 8;
+	}
+	memcpy(p, key, klen);
+}
+
+/* What item_copy() of @p it makes takes, with or without an exptime. */
+static inline uint32_t item_copy_mem(const struct wc_item *it, uint32_t exptime, bool has_cas)
+{
+	return item_mem(it->klen, item_vlen(it),
+			item_layout(item_flags_rb(it, it->rbits), exptime, has_cas));
+}
+
+/*
+ * Copy @p it into @p nit (allocated with item_copy_mem()) with a new exptime
+ * and CAS field; key, value, flags, meta bits, hints and last access stay.
+ */
+static void item_copy(struct wc_store *s, struct wc_item *nit, const struct wc_item *it,
+		      uint32_t exptime, bool has_cas, uint64_t cas)
+{
+	uint8_t rb = it->rbits;
+	uint32_t vlen = item_vlen(it);
+
+	item_init(s, nit, item_key_rb(it, rb), it->klen, vlen, item_flags_rb(it, rb), exptime,
+		  has_cas, cas);
+	memcpy(item_val(nit), item_val(it), vlen);
+	nit->obits = it->obits & IT_PUBLIC;
+	nit->rbits |= rb & IT_HINTS;
+	nit->atime = atime_rel(s, seg_of(s, nit), atime_abs(s, it, it->atime));
+}
+
+/* What item_move() makes of @p it: the same with its CAS as a field. */
+static inline uint32_t item_moved_mem(const struct wc_item *it)
+{
+	return item_copy_mem(it, item_exptime(it), true);
+}
+
+/*
+ * Copy a linked item into the active segment and repoint its index entry.
+ * The copy is at a new place, so it carries its CAS as a field: to clients
+ * it is the same item.
+ */
 static void item_move(struct wc_store *s, struct wc_item *it, bool clear_visited)
 {
-	uint32_t sz = item_size(it);
-	struct wc_item *nit = seg_bump(s, s->active, sz);
+	struct wc_item *nit = seg_bump(s, s->active, item_moved_mem(it));
 
-	memcpy(nit, it, sz);
+	item_copy(s, nit, it, item_exptime(it), true, item_cas(s, it));
 	if (clear_visited)
 		nit->rbits &= (uint8_t)~IT_VISITED;
-	s->segs[s->active].exp_min = min_nz(s->segs[s->active].exp_min, nit->exptime);
 	idx_repoint(s, it, nit);
+	s->stats.bytes += item_size(nit);
+	s->stats.bytes -= item_size(it);
 	item_mark_dead(s, it);
+}
+
+/* Bytes item_move() needs for the live items of segment @p v. */
+static uint64_t seg_moved_bytes(const struct wc_store *s, int32_t v)
+{
+	const struct seg *g = &s->segs[v];
+	uint8_t *base = seg_base(s, v);
+	uint64_t n = 0;
+
+	for (uint32_t off = 0; off < g->used;) {
+		const struct wc_item *it = (const struct wc_item *)(base + off);
+
+		off += item_size(it);
+		if (!(it->obits & IT_DEAD) && !item_expired(s, it))
+			n += item_moved_mem(it);
+	}
+	return n;
 }
 
 enum empty_how { EMPTY_COMPACT, EMPTY_SECOND_CHANCE, EMPTY_DROP };
@@ -733,9 +990,9 @@ static void seg_empty(struct wc_store *s, int32_t v, enum empty_how how, uint32_
 		if (item_expired(s, it))
 			item_unlink(s, it, UNLINK_EXPIRED);
 		else if (how == EMPTY_COMPACT)
-			item_move(s, it, false);
+			item_move(s, it, false); /* room checked by reclaim_one() */
 		else if (how == EMPTY_SECOND_CHANCE && (it->rbits & IT_VISITED) &&
-			 (uint64_t)sz + need <= seg_room(s, s->active))
+			 (uint64_t)item_moved_mem(it) + need <= seg_room(s, s->active))
 			item_move(s, it, true);
 		else
 			item_unlink(s, it, UNLINK_EVICTED);
@@ -785,7 +1042,8 @@ static int reclaim_one(struct wc_store *s, uint32_t need)
 		if (!seg_pinned(s, i) && (best < 0 || s->segs[i].live < s->segs[best].live))
 			best = i;
 	if (best >= 0 && (uint64_t)s->segs[best].live + need <= seg_room(s, s->active) &&
-	    (s->no_evict || s->segs[best].live <= s->seg_size / 4)) {
+	    (s->no_evict || s->segs[best].live <= s->seg_size / 4) &&
+	    seg_moved_bytes(s, best) + need <= seg_room(s, s->active)) {
 		seg_empty(s, best, EMPTY_COMPACT, need);
 		return 0;
 	}
@@ -875,25 +1133,6 @@ static struct wc_item *item_alloc_keep(struct wc_store *s, uint32_t sz, const vo
 	return it;
 }
 
-static void item_init(struct wc_store *s, struct wc_item *it, const void *key, size_t klen,
-		      uint32_t vlen, uint32_t flags, uint32_t exptime)
-{
-	int32_t i = seg_of(s, it);
-
-	it->cas = 0;
-	it->exptime = exptime;
-	it->flags = flags;
-	it->atime = s->now;
-	it->vlen = vlen;
-	it->hpos = 0;
-	it->klen = (uint8_t)klen;
-	it->obits = 0;
-	it->rbits = 0;
-	it->ver = 0;
-	memcpy(it->data, key, klen);
-	s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
-}
-
 /*
  * The index is full but every item sits in the active segment (an index much
  * smaller than memory): evict the oldest items of that segment, but never
@@ -937,6 +1176,49 @@ static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 	}
 	s->stats.oom++;
 	return -ENOMEM;
+}
+
+/*
+ * The partition an item pointer lies in, for the accessors that are given
+ * the item alone (its CAS and last access depend on its segment). Written
+ * by wc_store_create()/wc_store_destroy() only, before and after the lcores
+ * that read partitions run.
+ */
+#define STORES_MAX 1024
+static struct wc_store *stores[STORES_MAX];
+static unsigned int stores_hw; /* high-water mark of used entries */
+
+static const struct wc_store *store_of(const void *p)
+{
+	const uint8_t *q = p;
+
+	for (unsigned int i = 0; i < stores_hw; i++) {
+		const struct wc_store *s = stores[i];
+
+		if (s != NULL && q >= s->mem && q < s->mem + ((size_t)s->nseg << s->seg_shift))
+			return s;
+	}
+	return NULL;
+}
+
+static int store_register(struct wc_store *s)
+{
+	for (unsigned int i = 0; i < STORES_MAX; i++) {
+		if (stores[i] == NULL) {
+			stores[i] = s;
+			if (i >= stores_hw)
+				stores_hw = i + 1;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void store_unregister(struct wc_store *s)
+{
+	for (unsigned int i = 0; i < stores_hw; i++)
+		if (stores[i] == s)
+			stores[i] = NULL;
 }
 
 /* ---- lifecycle ---- */
@@ -1036,7 +1318,7 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	max_item = cfg->max_item_size != 0 ? cfg->max_item_size : DEF_MAX_ITEM;
 	if (max_item < WC_ITEM_HDR + 2 || max_item > (1u << 30))
 		goto fail;
-	min_seg = rte_align64pow2(item_mem(0, max_item));
+	min_seg = rte_align64pow2(item_mem(0, max_item, IT_LAYOUT));
 	if (min_seg < MIN_SEG_SIZE)
 		min_seg = MIN_SEG_SIZE;
 	seg = RTE_MAX((size_t)DEF_SEG_SIZE, min_seg);
@@ -1056,6 +1338,7 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	s->mem_limit = cfg->mem_limit;
 	s->max_item_size = max_item;
 	s->no_evict = cfg->no_evict;
+	s->hash = cfg->hash;
 	s->pin[0] = s->pin[1] = -1;
 	s->busy = -1;
 	s->walk_seg = -1;
@@ -1080,7 +1363,8 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	} else {
 		uint32_t resv = cfg->qsbr != NULL ? resv_rcu(s->nseg) : 1;
 
-		entries = (uint64_t)(s->nseg - resv) * (seg / item_mem(SIZING_KLEN, SIZING_VLEN));
+		entries =
+			(uint64_t)(s->nseg - resv) * (seg / item_mem(SIZING_KLEN, SIZING_VLEN, 0));
 	}
 	entries = RTE_MAX(entries, (uint64_t)64);
 	entries = RTE_MIN(entries, (uint64_t)RTE_HASH_ENTRIES_MAX);
@@ -1090,6 +1374,8 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	hp.entries = (uint32_t)entries;
 	hp.key_len = sizeof(uint64_t);
 	hp.hash_func = idx_hash_func;
+	s->sig_bit = idx_sig_bit((uint32_t)entries);
+	hp.hash_func_init_val = s->sig_bit;
 	hp.socket_id = cfg->socket_id;
 	/*
 	 * Remote readers: the index is read lock-free while the owner (the
@@ -1110,6 +1396,10 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	s->ret_head = s->ret_tail = -1;
 	store_reset(s);
 	s->qsbr = cfg->qsbr; /* after the reset above, which may use rte_hash_reset() */
+	if (store_register(s) < 0) {
+		err = ENOSPC;
+		goto fail;
+	}
 	return s;
 fail:
 	wc_store_destroy(s);
@@ -1122,6 +1412,7 @@ void wc_store_destroy(struct wc_store *s)
 {
 	if (s == NULL)
 		return;
+	store_unregister(s);
 	rte_hash_free(s->idx);
 	rte_free(s->mem);
 	rte_free(s->segs);
@@ -1166,14 +1457,14 @@ static void walk_slice(struct wc_store *s)
 			if (item_expired(s, it))
 				item_unlink(s, it, UNLINK_EXPIRED);
 			else
-				s->walk_min = min_nz(s->walk_min, it->exptime);
+				s->walk_min = min_nz(s->walk_min, item_exptime(it));
 		}
 		s->busy = -1;
 		if (s->walk_off >= g->used) {
 			int32_t i = s->walk_seg;
 
 			if (s->resv != NULL && seg_of(s, s->resv) == i)
-				s->walk_min = min_nz(s->walk_min, s->resv->exptime);
+				s->walk_min = min_nz(s->walk_min, item_exptime(s->resv));
 			g->exp_min = s->walk_min;
 			s->walk_seg = -1;
 			s->walk_off = 0;
@@ -1216,7 +1507,7 @@ static struct wc_item *find_live(struct wc_store *s, const void *key, size_t kle
 	struct wc_item *it = idx_find(s, key, klen, h);
 
 	if (it != NULL && unlikely(item_expired(s, it))) {
-		item_unlink(s, it, UNLINK_EXPIRED);
+		item_unlink_h(s, it, h, UNLINK_EXPIRED);
 		return NULL;
 	}
 	return it;
@@ -1238,10 +1529,12 @@ struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, u
 		return NULL;
 	it = find_live(s, key, klen, hash);
 	if (it != NULL) {
-		v->val = item_val(it);
-		v->vlen = it->vlen;
-		v->flags = it->flags;
-		v->cas = it->cas;
+		uint8_t rb = it->rbits;
+
+		v->val = item_key_rb(it, rb) + klen;
+		v->vlen = item_vlen(it);
+		v->flags = item_flags_rb(it, rb);
+		v->cas = item_cas_rb(s, it, rb);
 	}
 	return it;
 }
@@ -1249,16 +1542,19 @@ struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, u
 /*
  * The CREW read. What makes it safe without a lock:
  * - the index is an LF rte_hash: a lookup racing with the owner's change
- *   returns the old or the new item pointer, both still mapped;
- * - item memory (and a deleted key's index slot) is reused only after every
- *   reader registered on s->qsbr has passed a quiescent state, so an item
- *   found here stays readable until this lcore's next quiescent state;
- * - the key, flags, length and value of a published item never change (the
- *   owner writes a new item and repoints the index instead); exptime, CAS
- *   and meta bits may, under the item's version, checked around the copy;
+ *   returns the old or the new item pointer, both still mapped (a slot
+ *   freed and reused under the lookup yields another key's item, which the
+ *   key compare rejects);
+ * - item memory is reused only after every reader registered on s->qsbr
+ *   has passed a quiescent state, so an item found here stays readable
+ *   until this lcore's next quiescent state;
+ * - the key, flags, length, value and layout of a published item never
+ *   change (the owner writes a new item and repoints the index instead);
+ *   exptime, CAS and meta bits may, in place, under the partition's seq,
+ *   checked around the copy;
  * - an item the owner has unlinked or moved is marked dead after the index
  *   stopped pointing at it: looking up again finds the moved copy, or not.
- * Readers write only rbits and atime, with plain stores.
+ * Readers write only the hint bits of rbits and atime, with plain stores.
  */
 int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t hash, void *buf,
 		  size_t buflen, bool bump, struct wc_item_meta *meta)
@@ -1266,43 +1562,43 @@ int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t has
 	if (unlikely(!key_ok(klen)))
 		return -ENOENT;
 	for (int tries = 0; tries < READ_TRIES; tries++) {
-		uint32_t seq = __atomic_load_n(&s->idx_seq, __ATOMIC_ACQUIRE);
+		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 		struct wc_item *it = NULL;
 		uint32_t vlen, exptime, now;
 		uint64_t cas;
-		uint8_t ver, ob, rb;
+		uint16_t at;
+		uint8_t ob, rb;
 
+		if (seq & 1)
+			continue;
 		for (unsigned i = 0; i < CHAIN_MAX; i++) {
 			struct wc_item *x;
 
 			if (idx_get(s, hash ^ chain_salt[i], &x) < 0)
 				break;
-			if (x->klen == klen && key_eq(x->data, key, klen)) {
+			if (x->klen == klen && key_eq(item_key(x), key, klen)) {
 				it = x;
 				break;
 			}
 		}
 		if (it == NULL) {
 			rte_smp_rmb();
-			if ((seq & 1) || __atomic_load_n(&s->idx_seq, __ATOMIC_RELAXED) != seq)
+			if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq)
 				continue;
 			return -ENOENT;
 		}
-		ver = __atomic_load_n(&it->ver, __ATOMIC_ACQUIRE);
-		if (ver & 1)
-			continue;
 		ob = __atomic_load_n(&it->obits, __ATOMIC_RELAXED);
 		if (ob & IT_DEAD)
 			continue;
-		vlen = it->vlen;
-		exptime = __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
-		cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
 		rb = __atomic_load_n(&it->rbits, __ATOMIC_RELAXED);
-		meta->atime = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+		vlen = item_vlen(it);
+		exptime = item_exptime_rb(it, rb);
+		cas = item_cas_rb(s, it, rb);
+		at = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
 		if (vlen <= buflen)
-			memcpy(buf, item_val(it), vlen);
+			memcpy(buf, item_key_rb(it, rb) + klen, vlen);
 		rte_smp_rmb();
-		if (__atomic_load_n(&it->ver, __ATOMIC_RELAXED) != ver)
+		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq)
 			continue;
 		now = __atomic_load_n(&s->now, __ATOMIC_RELAXED);
 		if (exptime != 0 && exptime <= now)
@@ -1310,18 +1606,20 @@ int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t has
 		meta->vlen = vlen;
 		if (vlen > buflen)
 			return -ENOSPC;
-		meta->flags = it->flags;
+		meta->flags = item_flags_rb(it, rb);
 		meta->exptime = exptime;
+		meta->atime = atime_abs(s, it, at);
 		meta->cas = cas;
 		meta->bits = ob & IT_PUBLIC;
 		meta->fetched = (rb & IT_FETCHED) != 0;
 		if (bump) {
 			/* Hints only: a racing store may win, and that is fine. */
-			if (meta->atime != now)
-				__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
-			if ((rb & (IT_FETCHED | IT_VISITED)) != (IT_FETCHED | IT_VISITED))
-				__atomic_store_n(&it->rbits,
-						 (uint8_t)(rb | IT_FETCHED | IT_VISITED),
+			uint16_t na = atime_rel(s, seg_of(s, it), now);
+
+			if (at != na)
+				__atomic_store_n(&it->atime, na, __ATOMIC_RELAXED);
+			if ((rb & IT_HINTS) != IT_HINTS)
+				__atomic_store_n(&it->rbits, (uint8_t)(rb | IT_HINTS),
 						 __ATOMIC_RELAXED);
 		}
 		return (int)vlen;
@@ -1331,42 +1629,46 @@ int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t has
 
 void wc_store_bump(struct wc_store *s, struct wc_item *it)
 {
-	it->atime = s->now;
-	it->rbits |= IT_FETCHED | IT_VISITED;
+	it->atime = atime_rel(s, seg_of(s, it), s->now);
+	it->rbits |= IT_HINTS;
 }
 
 const char *wc_item_key(const struct wc_item *it, size_t *klen)
 {
 	if (klen != NULL)
 		*klen = it->klen;
-	return it->data;
+	return (const char *)item_key(it);
 }
 
 const uint8_t *wc_item_value(const struct wc_item *it, uint32_t *vlen)
 {
 	if (vlen != NULL)
-		*vlen = it->vlen;
-	return (const uint8_t *)it->data + it->klen;
+		*vlen = item_vlen(it);
+	return item_val(it);
 }
 
 uint32_t wc_item_flags(const struct wc_item *it)
 {
-	return it->flags;
+	return item_flags_rb(it, it->rbits);
 }
 
 uint64_t wc_item_cas(const struct wc_item *it)
 {
-	return it->cas;
+	const struct wc_store *s = store_of(it);
+
+	return s != NULL ? item_cas(s, it) : 0;
 }
 
 uint32_t wc_item_exptime(const struct wc_item *it)
 {
-	return it->exptime;
+	return item_exptime(it);
 }
 
 uint32_t wc_item_atime(const struct wc_item *it)
 {
-	return it->atime;
+	const struct wc_store *s = store_of(it);
+
+	return s != NULL ? atime_abs(s, it, it->atime) : 0;
 }
 
 bool wc_item_fetched(const struct wc_item *it)
@@ -1381,32 +1683,75 @@ uint8_t wc_item_bits(const struct wc_item *it)
 
 void wc_item_set_bits(struct wc_store *s, struct wc_item *it, uint8_t bits)
 {
-	RTE_SET_USED(s);
-	item_wbegin(it);
+	seq_begin(s);
 	it->obits = (uint8_t)((it->obits & ~IT_PUBLIC) | (bits & IT_PUBLIC));
-	item_wend(it);
+	seq_end(s);
 }
 
-void wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptime)
+/*
+ * Replace a linked item by a copy with another exptime and CAS field (the
+ * metadata an item without the field cannot take in place).
+ * @return the copy, or NULL (counted as oom) if no memory could be had:
+ *         then @p it is unchanged.
+ */
+static struct wc_item *item_rewrite(struct wc_store *s, struct wc_item *it, uint32_t exptime,
+				    bool has_cas, uint64_t cas)
 {
+	struct wc_item *nit = item_alloc_keep(s, item_copy_mem(it, exptime, has_cas), it);
+
+	if (nit == NULL)
+		return NULL;
+	item_copy(s, nit, it, exptime, has_cas, cas);
+	idx_repoint(s, it, nit);
+	s->stats.bytes += item_size(nit);
+	s->stats.bytes -= item_size(it);
+	item_mark_dead(s, it);
+	return nit;
+}
+
+struct wc_item *wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptime)
+{
+	uint8_t rb = it->rbits;
 	int32_t i = seg_of(s, it);
+	struct wc_item *nit;
 
-	it->exptime = exptime;
-	s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
-	if (s->walk_seg == i)
-		s->walk_min = min_nz(s->walk_min, exptime);
+	if (rb & IT_HAS_EXP) {
+		seq_begin(s);
+		memcpy(opt_exp(it, rb), &exptime, sizeof(exptime));
+		seq_end(s);
+		s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
+		if (s->walk_seg == i)
+			s->walk_min = min_nz(s->walk_min, exptime);
+		return it;
+	}
+	if (exptime == 0)
+		return it;
+	/* The copy is at a new place: its CAS, unchanged, goes with it. */
+	nit = item_rewrite(s, it, exptime, true, item_cas_rb(s, it, rb));
+	return nit != NULL ? nit : it;
 }
 
-uint64_t wc_item_new_cas(struct wc_store *s, struct wc_item *it)
+struct wc_item *wc_item_new_cas(struct wc_store *s, struct wc_item *it)
 {
-	it->cas = ++s->cas;
-	return it->cas;
+	/* A copy at a new place without a CAS field has a new unique. */
+	struct wc_item *nit = item_rewrite(s, it, item_exptime(it), false, 0);
+
+	return nit != NULL ? nit : it;
 }
 
-void wc_item_set_cas(struct wc_store *s, struct wc_item *it, uint64_t cas)
+struct wc_item *wc_item_set_cas(struct wc_store *s, struct wc_item *it, uint64_t cas)
 {
-	(void)s;
-	it->cas = cas;
+	uint8_t rb = it->rbits;
+	struct wc_item *nit;
+
+	if (rb & IT_HAS_CAS) {
+		seq_begin(s);
+		memcpy(opt_cas(it, rb), &cas, sizeof(cas));
+		seq_end(s);
+		return it;
+	}
+	nit = item_rewrite(s, it, item_exptime_rb(it, rb), true, cas);
+	return nit != NULL ? nit : it;
 }
 
 /* ---- storing ---- */
@@ -1418,7 +1763,7 @@ static void drop_key(struct wc_store *s, const void *key, size_t klen, uint64_t 
 	struct wc_item *old = find_live(s, key, klen, h);
 
 	if (old != NULL)
-		item_unlink(s, old, UNLINK_DELETE);
+		item_unlink_h(s, old, h, UNLINK_DELETE);
 }
 
 /* Publish @p nit in place of @p old (or as a new key) with a fresh CAS.
@@ -1426,8 +1771,6 @@ static void drop_key(struct wc_store *s, const void *key, size_t klen, uint64_t 
 static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit, uint64_t h,
 		   uint64_t *cas_out)
 {
-	/* The CAS is part of the item before the index publishes it. */
-	nit->cas = s->cas + 1;
 	if (old != NULL) {
 		/*
 		 * old was found under base hash h, so it is indexed at h's
@@ -1437,9 +1780,8 @@ static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 		 */
 		uint64_t d = h ^ chain_salt[item_chain(old)];
 
-		RTE_ASSERT(d == idx_key_of(s, old));
 		idx_repoint_key(s, old, nit, d);
-		s->stats.bytes -= item_bytes(old->klen, old->vlen);
+		s->stats.bytes -= item_size(old);
 		item_mark_dead(s, old);
 	} else {
 		int ret = item_link(s, nit, h);
@@ -1448,11 +1790,10 @@ static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 			return ret;
 		s->stats.curr_items++;
 	}
-	s->stats.bytes += item_bytes(nit->klen, nit->vlen);
+	s->stats.bytes += item_size(nit);
 	s->stats.total_items++;
-	s->cas++;
 	if (cas_out != NULL)
-		*cas_out = nit->cas;
+		*cas_out = item_cas(s, nit);
 	return WC_STORE_OK;
 }
 
@@ -1491,13 +1832,13 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 	case WC_MODE_PREPEND:
 		if (old == NULL)
 			return WC_STORE_NOT_STORED;
-		if (cas_in != 0 && cas_in != old->cas)
+		if (cas_in != 0 && cas_in != item_cas(s, old))
 			return WC_STORE_EXISTS;
 		break;
 	case WC_MODE_CAS:
 		if (old == NULL)
 			return WC_STORE_NOT_FOUND;
-		if (cas_in != old->cas)
+		if (cas_in != item_cas(s, old))
 			return WC_STORE_EXISTS;
 		break;
 	default:
@@ -1505,25 +1846,28 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 	}
 
 	if (mode == WC_MODE_APPEND || mode == WC_MODE_PREPEND) {
+		uint32_t ovlen = item_vlen(old), oflags = wc_item_flags(old);
+		uint32_t oexp = item_exptime(old);
 		uint8_t *dst;
 
-		total = (uint64_t)old->vlen + vlen;
+		total = (uint64_t)ovlen + vlen;
 		if (item_bytes(klen, total) > s->max_item_size)
 			return -E2BIG;
 		/* Both the old item and the reservation hold still meanwhile. */
-		nit = item_alloc_keep(s, item_mem(klen, total), old);
+		nit = item_alloc_keep(s, item_mem(klen, total, item_layout(oflags, oexp, false)),
+				      old);
 		if (nit == NULL)
 			return -ENOMEM;
-		item_init(s, nit, key, klen, (uint32_t)total, old->flags, old->exptime);
+		item_init(s, nit, key, klen, (uint32_t)total, oflags, oexp, false, 0);
 		/* A new value: memcached forgets fetched (h) and win-token (Z) state. */
-		nit->rbits = old->rbits & IT_VISITED;
+		nit->rbits |= old->rbits & IT_VISITED;
 		dst = item_val(nit);
 		if (mode == WC_MODE_APPEND) {
-			memcpy(dst, item_val(old), old->vlen);
-			memcpy(dst + old->vlen, val, vlen);
+			memcpy(dst, item_val(old), ovlen);
+			memcpy(dst + ovlen, val, vlen);
 		} else {
 			memcpy(dst, val, vlen);
-			memcpy(dst + vlen, item_val(old), old->vlen);
+			memcpy(dst + vlen, item_val(old), ovlen);
 		}
 		ret = publish(s, old, nit, h, cas_out);
 		if (ret < 0)
@@ -1535,13 +1879,14 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 		nit = ready;
 		nit->obits &= (uint8_t)~IT_DEAD;
 	} else {
-		nit = item_alloc_keep(s, item_mem(klen, vlen), old);
+		nit = item_alloc_keep(s, item_mem(klen, vlen, item_layout(flags, exptime, false)),
+				      old);
 		if (nit == NULL) {
 			if (mode == WC_MODE_SET && old != NULL)
-				item_unlink(s, old, UNLINK_DELETE);
+				item_unlink_h(s, old, h, UNLINK_DELETE);
 			return -ENOMEM;
 		}
-		item_init(s, nit, key, klen, vlen, flags, exptime);
+		item_init(s, nit, key, klen, vlen, flags, exptime, false, 0);
 		memcpy(item_val(nit), val, vlen);
 	}
 	ret = publish(s, old, nit, h, cas_out);
@@ -1584,12 +1929,12 @@ uint8_t *wc_store_reserve(struct wc_store *s, const void *key, size_t klen, uint
 		*err = -E2BIG;
 		return NULL;
 	}
-	it = item_alloc(s, item_mem(klen, vlen));
+	it = item_alloc(s, item_mem(klen, vlen, item_layout(flags, exptime, false)));
 	if (it == NULL) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	item_init(s, it, key, klen, vlen, flags, exptime);
+	item_init(s, it, key, klen, vlen, flags, exptime, false, 0);
 	/* Not linked yet: the walkers skip it, eviction skips its segment. */
 	it->obits |= IT_DEAD;
 	s->resv = it;
@@ -1623,12 +1968,12 @@ int wc_store_commit(struct wc_store *s, enum wc_store_mode mode, uint64_t cas_in
 		return -EINVAL;
 	if (mode == WC_MODE_APPEND || mode == WC_MODE_PREPEND) {
 		/* The reservation is only the suffix/prefix: copy, then drop it. */
-		ret = do_store(s, mode, it->data, it->klen, s->resv_hash, NULL, item_val(it),
-			       it->vlen, 0, 0, cas_in, cas_out);
+		ret = do_store(s, mode, item_key(it), it->klen, s->resv_hash, NULL, item_val(it),
+			       item_vlen(it), 0, 0, cas_in, cas_out);
 		resv_close(s, true);
 		return ret;
 	}
-	ret = do_store(s, mode, it->data, it->klen, s->resv_hash, it, NULL, 0, 0, 0, cas_in,
+	ret = do_store(s, mode, item_key(it), it->klen, s->resv_hash, it, NULL, 0, 0, 0, cas_in,
 		       cas_out);
 	/* Published (linked, live) only on OK; otherwise it is garbage. */
 	resv_close(s, ret != WC_STORE_OK);
@@ -1651,9 +1996,9 @@ int wc_store_delete(struct wc_store *s, const void *key, size_t klen, uint64_t h
 	it = find_live(s, key, klen, hash);
 	if (it == NULL)
 		return WC_STORE_NOT_FOUND;
-	if (cas_in != 0 && cas_in != it->cas)
+	if (cas_in != 0 && cas_in != item_cas(s, it))
 		return WC_STORE_EXISTS;
-	item_unlink(s, it, UNLINK_DELETE);
+	item_unlink_h(s, it, hash, UNLINK_DELETE);
 	return WC_STORE_OK;
 }
 
@@ -1698,6 +2043,7 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 		   uint64_t delta, uint64_t cas_in, uint64_t *result, uint64_t *cas_out)
 {
 	struct wc_item *it, *nit;
+	uint32_t vlen, flags, exptime;
 	char buf[24];
 	uint64_t v;
 	int len;
@@ -1707,11 +2053,12 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 	it = find_live(s, key, klen, hash);
 	if (it == NULL)
 		return WC_STORE_NOT_FOUND;
-	if (it->vlen == 0)
+	vlen = item_vlen(it);
+	if (vlen == 0)
 		return WC_STORE_NON_NUMERIC;
-	if (cas_in != 0 && cas_in != it->cas)
+	if (cas_in != 0 && cas_in != item_cas(s, it))
 		return WC_STORE_EXISTS;
-	if (!parse_u64(item_val(it), it->vlen, &v))
+	if (!parse_u64(item_val(it), vlen, &v))
 		return WC_STORE_NON_NUMERIC;
 	if (incr)
 		v += delta;
@@ -1729,31 +2076,33 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 	 * memcached; a longer number is a new item there, unfetched and without
 	 * a token.
 	 */
-	bool same = (uint32_t)len <= it->vlen;
-	uint32_t nlen = same ? it->vlen : (uint32_t)len;
+	bool same = (uint32_t)len <= vlen;
+	uint32_t nlen = same ? vlen : (uint32_t)len;
 
-	nit = item_alloc_keep(s, item_mem(klen, nlen), it);
+	flags = wc_item_flags(it);
+	exptime = item_exptime(it);
+	nit = item_alloc_keep(s, item_mem(klen, nlen, item_layout(flags, exptime, false)), it);
 	if (nit == NULL)
 		return -ENOMEM;
-	item_init(s, nit, key, klen, nlen, it->flags, it->exptime);
-	nit->atime = it->atime;
+	item_init(s, nit, key, klen, nlen, flags, exptime, false, 0);
+	nit->atime = atime_rel(s, seg_of(s, nit), atime_abs(s, it, it->atime));
 	if (same) {
-		nit->rbits = it->rbits;
+		nit->rbits |= it->rbits & IT_HINTS;
 		nit->obits = it->obits & IT_PUBLIC;
 	} else {
-		nit->rbits = it->rbits & IT_VISITED;
+		nit->rbits |= it->rbits & IT_VISITED;
 	}
 	memcpy(item_val(nit), buf, (size_t)len);
 	memset(item_val(nit) + len, ' ', nlen - (uint32_t)len);
-	nit->cas = ++s->cas;
+	/* A new place: a new CAS unique, as memcached gives. */
 	idx_repoint_key(s, it, nit, hash ^ chain_salt[item_chain(it)]);
-	s->stats.bytes += item_bytes(klen, nlen);
-	s->stats.bytes -= item_bytes(klen, it->vlen);
+	s->stats.bytes += item_size(nit);
+	s->stats.bytes -= item_size(it);
 	item_mark_dead(s, it);
 	if (result != NULL)
 		*result = v;
 	if (cas_out != NULL)
-		*cas_out = nit->cas;
+		*cas_out = item_cas(s, nit);
 	return WC_STORE_OK;
 }
 
@@ -1866,13 +2215,13 @@ int wc_store_check(struct wc_store *s)
 			if (it->obits & IT_DEAD)
 				continue;
 			live += item_size(it);
-			emin = min_nz(emin, it->exptime);
+			emin = min_nz(emin, item_exptime(it));
 			items++;
-			bytes += item_bytes(it->klen, it->vlen);
-			d = idx_key_of(s, it);
+			bytes += item_size(it);
+			h = item_hash(s, it);
+			d = h ^ chain_salt[item_chain(it)];
 			if (idx_get(s, d, &found) < 0 || found != it)
 				return -7;
-			h = d ^ chain_salt[item_chain(it)];
 			/* reachable from its base hash, without expiring anything */
 			found = NULL;
 			for (unsigned c = 0; c < CHAIN_MAX; c++) {
@@ -1881,7 +2230,7 @@ int wc_store_check(struct wc_store *s)
 				if (idx_get(s, h ^ chain_salt[c], &x) < 0)
 					break;
 				if (x->klen == it->klen &&
-				    memcmp(x->data, it->data, it->klen) == 0) {
+				    memcmp(item_key(x), item_key(it), it->klen) == 0) {
 					found = x;
 					break;
 				}

@@ -29,9 +29,10 @@
 #define WC_KEY_MAX 250 /**< longest key, as memcached */
 
 /**
- * Bytes an item counts for besides its key and value, in max_item_size and
- * the bytes stat: a fixed figure, whatever the item really takes in memory
- * (wc_store_mem_used() says that), so limits do not move with the layout.
+ * Bytes an item counts for besides its key and value in max_item_size: a
+ * fixed figure, whatever the item really takes in memory, so the largest
+ * value accepted does not move with the layout. (The bytes stat counts what
+ * items really take.)
  */
 #define WC_ITEM_HDR 30
 
@@ -54,6 +55,13 @@ struct wc_store_config {
 	 * partition is read by its owner only.
 	 */
 	struct rte_rcu_qsbr *qsbr;
+	/**
+	 * The function the caller computes the hash argument with, when it is
+	 * not wc_store_hash() (tests that force collisions): the store computes
+	 * an item's hash again from its key to find its index entry when it
+	 * moves or drops the item. NULL: wc_store_hash().
+	 */
+	uint64_t (*hash)(const void *key, size_t klen);
 };
 
 /** Outcome of a storage or lookup operation (>= 0), or a negative errno. */
@@ -79,7 +87,7 @@ enum wc_store_mode {
 struct wc_store_stats {
 	uint64_t curr_items;
 	uint64_t total_items; /**< successful stores */
-	uint64_t bytes;	      /**< bytes of live items (key + value + header) */
+	uint64_t bytes;	      /**< bytes of item memory live items take */
 	uint64_t evictions;   /**< live items removed to make room */
 	uint64_t expired_unfetched;
 	uint64_t evicted_unfetched;
@@ -185,14 +193,21 @@ struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, u
 /** Record an access: last-access time, fetched bit, eviction hint. */
 void wc_store_bump(struct wc_store *s, struct wc_item *it);
 
-/* Item accessors. The pointers returned stay valid as wc_store_lookup()'s. */
+/*
+ * Item accessors. The pointers returned stay valid as wc_store_lookup()'s.
+ * wc_item_cas() and wc_item_atime() find the item's partition from its
+ * address (a short search over the partitions); the other accessors read the
+ * item alone.
+ */
 const char *wc_item_key(const struct wc_item *it, size_t *klen);
 const uint8_t *wc_item_value(const struct wc_item *it, uint32_t *vlen);
 uint32_t wc_item_flags(const struct wc_item *it);
 uint64_t wc_item_cas(const struct wc_item *it);
 uint32_t wc_item_exptime(const struct wc_item *it); /**< absolute, 0 = never */
-uint32_t wc_item_atime(const struct wc_item *it);   /**< last access, absolute */
-bool wc_item_fetched(const struct wc_item *it);	    /**< accessed since stored */
+/** Last access, absolute; exact for accesses up to about 15.9 hours after
+ * the item's segment started filling, saturating beyond (see store.c). */
+uint32_t wc_item_atime(const struct wc_item *it);
+bool wc_item_fetched(const struct wc_item *it); /**< accessed since stored */
 
 /* Per-item bits for memcached's meta protocol (win token, stale). */
 #define WC_ITEM_WON   0x1 /**< a client was handed the recache token */
@@ -200,19 +215,28 @@ bool wc_item_fetched(const struct wc_item *it);	    /**< accessed since stored *
 uint8_t wc_item_bits(const struct wc_item *it);
 void wc_item_set_bits(struct wc_store *s, struct wc_item *it, uint8_t bits);
 
-/** Change an item's expiry (touch/gat). */
-void wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptime);
+/*
+ * Metadata changes. An item keeps an expiry or a CAS unique of its own in
+ * place only if it was written with room for one; otherwise the change
+ * writes a copy of the item that has the field and repoints the key to it.
+ * Each returns the item to use from then on (the same or the copy; @p it is
+ * stale if they differ), or @p it unchanged if a copy could not be had for
+ * lack of memory (counted in oom). Owner lcore only.
+ */
 
-/** Give an item a new CAS unique (used when its metadata changes). */
-uint64_t wc_item_new_cas(struct wc_store *s, struct wc_item *it);
+/** Change an item's expiry (touch/gat); its CAS unique stays. */
+struct wc_item *wc_item_set_exptime(struct wc_store *s, struct wc_item *it, uint32_t exptime);
+
+/** Give an item a new CAS unique, as a store would (used when md I marks it stale). */
+struct wc_item *wc_item_new_cas(struct wc_store *s, struct wc_item *it);
 
 /**
  * Set an item's CAS unique to a value chosen by the client (meta `E`), or
- * keep one across a change (`md x`). The partition's own counter is not
- * moved, so later uniques may repeat a client's choice: that is the client's
- * contract with `E`, as in memcached.
+ * keep one across a change (`md x`). The partition's own uniques may later
+ * repeat a client's choice: that is the client's contract with `E`, as in
+ * memcached.
  */
-void wc_item_set_cas(struct wc_store *s, struct wc_item *it, uint64_t cas);
+struct wc_item *wc_item_set_cas(struct wc_store *s, struct wc_item *it, uint64_t cas);
 
 /**
  * Store a value. For WC_MODE_CAS, @p cas_in must equal the item's unique.

@@ -377,7 +377,8 @@ static inline int get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, 
 		return -1;
 	}
 	if (touch) {
-		wc_item_set_exptime(c->store, it, exptime);
+		/* May move the item: v stays readable until the next store call. */
+		it = wc_item_set_exptime(c->store, it, exptime);
 		c->st->mc_touch_hits++;
 	} else {
 		c->st->mc_get_hits++;
@@ -564,7 +565,7 @@ static void exec_touch(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 	it = wc_store_lookup(c->store, req->key, req->klen, hash);
 	c->st->mc_cmd_touch++;
 	if (it != NULL) {
-		wc_item_set_exptime(c->store, it, abs_time(c, req->exptime));
+		it = wc_item_set_exptime(c->store, it, abs_time(c, req->exptime));
 		wc_store_bump(c->store, it);
 		c->st->mc_touch_hits++;
 	} else {
@@ -665,11 +666,12 @@ static void exec_stats(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 
 /* ---- meta commands ---- */
 
-static void set_explicit_cas(struct wc_mc_ctx *c, const struct wc_mc_request *req,
-			     struct wc_item *it)
+static struct wc_item *set_explicit_cas(struct wc_mc_ctx *c, const struct wc_mc_request *req,
+					struct wc_item *it)
 {
 	if (it != NULL && wc_mc_has(req, 'E'))
-		wc_item_set_cas(c->store, it, req->m.cas_E);
+		return wc_item_set_cas(c->store, it, req->m.cas_E);
+	return it;
 }
 
 /* Flags with which mg only reads: a key owned elsewhere is served here. */
@@ -699,6 +701,7 @@ static void mg_hit(struct wc_mc_ctx *c, const struct wc_mc_request *req, struct 
 		   struct wc_item *it, const struct item_info *in, bool created)
 {
 	bool won = false, ttl_set = false, value = wc_mc_has(req, 'v');
+	const uint8_t *val = in->val;
 	uint32_t now = wc_store_now(c->store);
 	uint32_t exptime = in->exptime, i;
 	uint8_t bits = in->bits;
@@ -718,8 +721,11 @@ static void mg_hit(struct wc_mc_ctx *c, const struct wc_mc_request *req, struct 
 		case 'T':
 			ttl_set = true;
 			exptime = abs_time(c, req->m.ttl_T);
-			if (it != NULL)
-				wc_item_set_exptime(c->store, it, exptime);
+			if (it != NULL) {
+				/* The item may move to take the expiry. */
+				it = wc_item_set_exptime(c->store, it, exptime);
+				val = wc_item_value(it, NULL);
+			}
 			break;
 		case 'N':
 			if (created)
@@ -772,7 +778,7 @@ static void mg_hit(struct wc_mc_ctx *c, const struct wc_mc_request *req, struct 
 	}
 	reply_crlf(o);
 	if (value) {
-		reply_put(o, in->val, in->vlen);
+		reply_put(o, val, in->vlen);
 		reply_crlf(o);
 	}
 	if (ttl_set) {
@@ -838,7 +844,7 @@ static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		if (wc_store_set(c->store, WC_MODE_ADD, req->key, req->klen, hash, "", 0, 0,
 				 abs_time(c, req->m.ttl_N), 0, NULL) == WC_STORE_OK) {
 			it = wc_store_lookup(c->store, req->key, req->klen, hash);
-			set_explicit_cas(c, req, it);
+			it = set_explicit_cas(c, req, it);
 			created = it != NULL;
 		}
 	}
@@ -959,7 +965,7 @@ static void exec_ms(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		if (wc_mc_has(req, 'E') || (append && wc_mc_has(req, 's')))
 			it = wc_store_lookup(c->store, req->key, req->klen, hash);
 		if (it != NULL && wc_mc_has(req, 'E')) {
-			wc_item_set_cas(c->store, it, req->m.cas_E);
+			it = wc_item_set_cas(c->store, it, req->m.cas_E);
 			cas = req->m.cas_E;
 		}
 		if (it != NULL)
@@ -1024,17 +1030,18 @@ static void exec_md(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		}
 		it = wc_store_lookup(c->store, req->key, req->klen, hash);
 		if (it != NULL)
-			wc_item_set_cas(c->store, it, wc_mc_has(req, 'E') ? req->m.cas_E : old_cas);
+			it = wc_item_set_cas(c->store, it,
+					     wc_mc_has(req, 'E') ? req->m.cas_E : old_cas);
 	}
 	if (wc_mc_has(req, 'I') && it != NULL) {
 		if (wc_mc_has(req, 'T'))
-			wc_item_set_exptime(c->store, it, abs_time(c, req->m.ttl_T));
+			it = wc_item_set_exptime(c->store, it, abs_time(c, req->m.ttl_T));
 		wc_item_set_bits(c->store, it,
 				 (uint8_t)((wc_item_bits(it) | WC_ITEM_STALE) & ~WC_ITEM_WON));
 		if (wc_mc_has(req, 'E'))
-			wc_item_set_cas(c->store, it, req->m.cas_E);
+			it = wc_item_set_cas(c->store, it, req->m.cas_E);
 		else
-			(void)wc_item_new_cas(c->store, it);
+			it = wc_item_new_cas(c->store, it);
 	} else {
 		c->st->mc_delete_hits++;
 		if (!wc_mc_has(req, 'x'))
@@ -1112,7 +1119,7 @@ static void exec_ma(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 	}
 	it = wc_store_lookup(c->store, req->key, req->klen, hash);
 	if (it != NULL && wc_mc_has(req, 'E')) {
-		wc_item_set_cas(c->store, it, req->m.cas_E);
+		it = wc_item_set_cas(c->store, it, req->m.cas_E);
 		cas = req->m.cas_E;
 	}
 	exptime = it != NULL ? wc_item_exptime(it) : 0;
@@ -1120,7 +1127,7 @@ static void exec_ma(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 	if (req->noreply && !created) {
 		/* q hides success, but T still applies. */
 		if (it != NULL && wc_mc_has(req, 'T'))
-			wc_item_set_exptime(c->store, it, abs_time(c, req->m.ttl_T));
+			(void)wc_item_set_exptime(c->store, it, abs_time(c, req->m.ttl_T));
 		return;
 	}
 	if (nlen == 0) {
@@ -1149,7 +1156,7 @@ static void exec_ma(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		case 'T':
 			exptime = abs_time(c, req->m.ttl_T);
 			if (it != NULL)
-				wc_item_set_exptime(c->store, it, exptime);
+				it = wc_item_set_exptime(c->store, it, exptime);
 			break;
 		case 'O':
 			reply_opaque(o, &req->tok[i]);

@@ -223,8 +223,8 @@ static void owner_op(struct wc_store *s, uint64_t *rng, uint32_t *now, uint32_t 
 		struct wc_item *it = wc_store_lookup(s, k->k, k->klen, k->h);
 
 		if (it != NULL) {
-			wc_item_set_exptime(s, it, xs(rng) % 4 ? 0 : *now + 2);
-			wc_item_set_cas(s, it, xs(rng));
+			it = wc_item_set_exptime(s, it, xs(rng) % 4 ? 0 : *now + 2);
+			it = wc_item_set_cas(s, it, xs(rng));
 			wc_item_set_bits(s, it, (uint8_t)(xs(rng) & 3));
 			wc_store_bump(s, it);
 			oc->touches++;
