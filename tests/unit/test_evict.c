@@ -219,9 +219,37 @@ static void test_beats_lru_on_zipf(void **state)
 	wc_store_destroy(s);
 }
 
+/*
+ * A large index fills: past 2^16 buckets the signature's forced bit must not
+ * fall among the primary bucket's bits, or half the buckets go unused and
+ * inserts fail near half load (each failure then costs a segment eviction).
+ */
+static void test_large_index_fills(void **state)
+{
+	struct wc_store_config c = {
+		.name = "test_evict_idx",
+		.mem_limit = 192u << 20,
+		.max_item_size = 64 << 10,
+		.socket_id = SOCKET_ID_ANY,
+		.max_items = 1u << 20, /* 2^17 buckets */
+	};
+	struct wc_store *s = wc_store_create(&c);
+	const uint32_t n = 900000;
+
+	(void)state;
+	assert_non_null(s);
+	wc_store_tick(s, T0);
+	for (uint32_t k = 0; k < n; k++)
+		store_access(s, k);
+	assert_int_equal(wc_store_stats(s)->evictions, 0);
+	assert_int_equal(wc_store_stats(s)->curr_items, n);
+	wc_store_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_large_index_fills),
 		cmocka_unit_test(test_beats_lru_on_zipf),
 	};
 
