@@ -22,7 +22,7 @@
  *
  *   obits (owner only):  WON 0x01 | STALE 0x02 | DEAD 0x04 | chain index << 5
  *   rbits (any reader):  FETCHED 0x01 | VISITED 0x02          (hints, plain stores)
- *                        HAS_FLAGS 0x10 | HAS_EXP 0x20 | HAS_CAS 0x40
+ *                        WIDE 0x08 | HAS_FLAGS 0x10 | HAS_EXP 0x20 | HAS_CAS 0x40
  *                                      (layout: set before publication, never after)
  *
  *   A 16/32 item (no flags, no expiry) takes 6 + 16 + 32 = 54 bytes.
@@ -125,10 +125,11 @@ struct wc_item {
 /* ... and which optional fields the item has: written before the item is
  * published and never after, so a reader's store of the byte it read back
  * with a hint added cannot change them. */
+#define IT_WIDE	     0x08 /* vlen8 is VLEN_WIDE: a 32-bit length opens opt[] */
 #define IT_HAS_FLAGS 0x10
 #define IT_HAS_EXP   0x20
 #define IT_HAS_CAS   0x40
-#define IT_LAYOUT    (IT_HAS_FLAGS | IT_HAS_EXP | IT_HAS_CAS)
+#define IT_LAYOUT    (IT_WIDE | IT_HAS_FLAGS | IT_HAS_EXP | IT_HAS_CAS)
 #define CHAIN_MAX    8 /* 3 bits of chain index */
 
 /*
@@ -313,23 +314,29 @@ static inline uint32_t item_bytes(size_t klen, size_t vlen)
 }
 
 /* Which optional fields an item of these metadata carries. */
-static inline uint8_t item_layout(uint32_t flags, uint32_t exptime, bool has_cas)
+static inline uint8_t item_layout(size_t vlen, uint32_t flags, uint32_t exptime, bool has_cas)
 {
-	return (uint8_t)((flags != 0 ? IT_HAS_FLAGS : 0) | (exptime != 0 ? IT_HAS_EXP : 0) |
-			 (has_cas ? IT_HAS_CAS : 0));
+	return (uint8_t)((vlen >= VLEN_WIDE ? IT_WIDE : 0) | (flags != 0 ? IT_HAS_FLAGS : 0) |
+			 (exptime != 0 ? IT_HAS_EXP : 0) | (has_cas ? IT_HAS_CAS : 0));
 }
 
-/* Bytes of optional fields before the key. */
-static inline uint32_t opt_len(uint8_t rb, size_t vlen)
+/*
+ * Bytes of optional fields before the key, by layout bits (rb >> 3 & 15:
+ * wide 4, flags 4, exptime 4, CAS 8): one load on every lookup.
+ */
+static const uint8_t opt_len_tab[16] = {
+	0, 4, 4, 8, 4, 8, 8, 12, 8, 12, 12, 16, 12, 16, 16, 20,
+};
+
+static inline uint32_t opt_len(uint8_t rb)
 {
-	return (vlen >= VLEN_WIDE ? 4u : 0u) + ((rb & IT_HAS_FLAGS) ? 4u : 0u) +
-	       ((rb & IT_HAS_EXP) ? 4u : 0u) + ((rb & IT_HAS_CAS) ? 8u : 0u);
+	return opt_len_tab[(rb >> 3) & 15];
 }
 
 /* The memory an item takes in its segment. */
 static inline uint32_t item_mem(size_t klen, size_t vlen, uint8_t rb)
 {
-	return RTE_ALIGN_CEIL((uint32_t)(ITEM_HDR + opt_len(rb, vlen) + klen + vlen), ITEM_ALIGN);
+	return RTE_ALIGN_CEIL((uint32_t)(ITEM_HDR + opt_len(rb) + klen + vlen), ITEM_ALIGN);
 }
 
 static inline uint32_t item_vlen(const struct wc_item *it)
@@ -341,25 +348,28 @@ static inline uint32_t item_vlen(const struct wc_item *it)
 	return v;
 }
 
-/* The optional fields, in their order; @p rb is the item's rbits. */
-static inline uint8_t *opt_flags(const struct wc_item *it)
+/*
+ * The optional fields, in their order; @p rb is the item's rbits. Offsets
+ * are computed without branches: these run on every lookup.
+ */
+static inline uint8_t *opt_flags(const struct wc_item *it, uint8_t rb)
 {
-	return (uint8_t *)(uintptr_t)it->opt + (it->vlen8 == VLEN_WIDE ? 4 : 0);
+	return (uint8_t *)(uintptr_t)it->opt + ((rb & IT_WIDE) >> 1);
 }
 
 static inline uint8_t *opt_exp(const struct wc_item *it, uint8_t rb)
 {
-	return opt_flags(it) + ((rb & IT_HAS_FLAGS) ? 4 : 0);
+	return opt_flags(it, rb) + ((rb & IT_HAS_FLAGS) >> 2);
 }
 
 static inline uint8_t *opt_cas(const struct wc_item *it, uint8_t rb)
 {
-	return opt_exp(it, rb) + ((rb & IT_HAS_EXP) ? 4 : 0);
+	return opt_exp(it, rb) + ((rb & IT_HAS_EXP) >> 3);
 }
 
 static inline uint8_t *item_key_rb(const struct wc_item *it, uint8_t rb)
 {
-	return opt_cas(it, rb) + ((rb & IT_HAS_CAS) ? 8 : 0);
+	return (uint8_t *)(uintptr_t)it->opt + opt_len(rb);
 }
 
 static inline uint8_t *item_key(const struct wc_item *it)
@@ -382,7 +392,7 @@ static inline uint32_t ld32(const uint8_t *p)
 
 static inline uint32_t item_flags_rb(const struct wc_item *it, uint8_t rb)
 {
-	return (rb & IT_HAS_FLAGS) ? ld32(opt_flags(it)) : 0;
+	return (rb & IT_HAS_FLAGS) ? ld32(opt_flags(it, rb)) : 0;
 }
 
 static inline uint32_t item_exptime_rb(const struct wc_item *it, uint8_t rb)
@@ -464,9 +474,11 @@ static inline uint32_t atime_abs(const struct wc_store *s, const struct wc_item 
 /* The 16-bit last access of time @p t for an item in segment @p i. */
 static inline uint16_t atime_rel(const struct wc_store *s, int32_t i, uint32_t t)
 {
-	int64_t r = (int64_t)t - s->segs[i].t0 + ATIME_BACK;
+	int32_t r = (int32_t)(t - s->segs[i].t0) + ATIME_BACK;
 
-	return (uint16_t)(r < 0 ? 0 : r > ATIME_MAX ? ATIME_MAX : r);
+	if (unlikely((uint32_t)r > ATIME_MAX))
+		return r < 0 ? 0 : ATIME_MAX;
+	return (uint16_t)r;
 }
 
 /*
@@ -672,14 +684,20 @@ static void unpin(struct wc_store *s, int which)
 		seg_maybe_release(s, i);
 }
 
-static void item_mark_dead(struct wc_store *s, struct wc_item *it)
+/* Mark an item of @p sz bytes (item_size()) dead. */
+static void item_kill(struct wc_store *s, struct wc_item *it, uint32_t sz)
 {
 	int32_t i = seg_of(s, it);
 
 	it->obits |= IT_DEAD;
-	s->segs[i].live -= item_size(it);
+	s->segs[i].live -= sz;
 	if (s->segs[i].live == 0)
 		seg_maybe_release(s, i);
+}
+
+static void item_mark_dead(struct wc_store *s, struct wc_item *it)
+{
+	item_kill(s, it, item_size(it));
 }
 
 /* ---- index ---- */
@@ -730,7 +748,8 @@ static inline bool key_eq(const void *a, const void *b, size_t n)
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-static struct wc_item *idx_find(struct wc_store *s, const void *key, size_t klen, uint64_t h)
+static __rte_always_inline struct wc_item *idx_find(struct wc_store *s, const void *key,
+						    size_t klen, uint64_t h)
 {
 	for (unsigned i = 0; i < CHAIN_MAX; i++) {
 		struct wc_item *it;
@@ -822,9 +841,11 @@ enum unlink_why { UNLINK_DELETE, UNLINK_EXPIRED, UNLINK_EVICTED };
 /* Unlink a linked item whose key's base hash is @p h. */
 static void item_unlink_h(struct wc_store *s, struct wc_item *it, uint64_t h, enum unlink_why why)
 {
+	uint32_t sz = item_size(it);
+
 	idx_remove(s, it, h);
 	s->stats.curr_items--;
-	s->stats.bytes -= item_size(it);
+	s->stats.bytes -= sz;
 	if (why == UNLINK_EXPIRED) {
 		s->stats.reclaimed++;
 		if (!(it->rbits & IT_FETCHED))
@@ -834,7 +855,7 @@ static void item_unlink_h(struct wc_store *s, struct wc_item *it, uint64_t h, en
 		if (!(it->rbits & IT_FETCHED))
 			s->stats.evicted_unfetched++;
 	}
-	item_mark_dead(s, it);
+	item_kill(s, it, sz);
 }
 
 static void item_unlink(struct wc_store *s, struct wc_item *it, enum unlink_why why)
@@ -866,11 +887,12 @@ static struct wc_item *seg_bump(struct wc_store *s, int32_t i, uint32_t sz)
 
 /*
  * Write an item's header, optional fields and key into memory allocated with
- * item_mem(klen, vlen, item_layout(flags, exptime, has_cas)). Not published:
- * the value is the caller's to fill.
+ * item_mem(klen, vlen, rb), rb = item_layout(vlen, flags, exptime, has_cas).
+ * Not published: the value is the caller's to fill.
  */
-static void item_init(struct wc_store *s, struct wc_item *it, const void *key, size_t klen,
-		      uint32_t vlen, uint32_t flags, uint32_t exptime, bool has_cas, uint64_t cas)
+static __rte_always_inline void item_init(struct wc_store *s, struct wc_item *it, uint8_t rb,
+					  const void *key, size_t klen, uint32_t vlen,
+					  uint32_t flags, uint32_t exptime, uint64_t cas)
 {
 	int32_t i = seg_of(s, it);
 	uint8_t *p = it->opt;
@@ -878,24 +900,26 @@ static void item_init(struct wc_store *s, struct wc_item *it, const void *key, s
 	it->klen = (uint8_t)klen;
 	it->vlen8 = (uint8_t)(vlen >= VLEN_WIDE ? VLEN_WIDE : vlen);
 	it->obits = 0;
-	it->rbits = item_layout(flags, exptime, has_cas);
+	it->rbits = rb;
 	it->atime = atime_rel(s, i, s->now);
-	if (vlen >= VLEN_WIDE) {
-		memcpy(p, &vlen, 4);
-		p += 4;
-	}
-	if (flags != 0) {
-		memcpy(p, &flags, 4);
-		p += 4;
-	}
-	if (exptime != 0) {
-		memcpy(p, &exptime, 4);
-		p += 4;
-		s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
-	}
-	if (has_cas) {
-		memcpy(p, &cas, 8);
-		p += 8;
+	if (unlikely(rb & IT_LAYOUT)) {
+		if (rb & IT_WIDE) {
+			memcpy(p, &vlen, 4);
+			p += 4;
+		}
+		if (rb & IT_HAS_FLAGS) {
+			memcpy(p, &flags, 4);
+			p += 4;
+		}
+		if (rb & IT_HAS_EXP) {
+			memcpy(p, &exptime, 4);
+			p += 4;
+			s->segs[i].exp_min = min_nz(s->segs[i].exp_min, exptime);
+		}
+		if (rb & IT_HAS_CAS) {
+			memcpy(p, &cas, 8);
+			p += 8;
+		}
 	}
 	memcpy(p, key, klen);
 }
@@ -904,7 +928,7 @@ static void item_init(struct wc_store *s, struct wc_item *it, const void *key, s
 static inline uint32_t item_copy_mem(const struct wc_item *it, uint32_t exptime, bool has_cas)
 {
 	return item_mem(it->klen, item_vlen(it),
-			item_layout(item_flags_rb(it, it->rbits), exptime, has_cas));
+			item_layout(item_vlen(it), item_flags_rb(it, it->rbits), exptime, has_cas));
 }
 
 /*
@@ -915,10 +939,10 @@ static void item_copy(struct wc_store *s, struct wc_item *nit, const struct wc_i
 		      uint32_t exptime, bool has_cas, uint64_t cas)
 {
 	uint8_t rb = it->rbits;
-	uint32_t vlen = item_vlen(it);
+	uint32_t vlen = item_vlen(it), flags = item_flags_rb(it, rb);
 
-	item_init(s, nit, item_key_rb(it, rb), it->klen, vlen, item_flags_rb(it, rb), exptime,
-		  has_cas, cas);
+	item_init(s, nit, item_layout(vlen, flags, exptime, has_cas), item_key_rb(it, rb), it->klen,
+		  vlen, flags, exptime, cas);
 	memcpy(item_val(nit), item_val(it), vlen);
 	nit->obits = it->obits & IT_PUBLIC;
 	nit->rbits |= rb & IT_HINTS;
@@ -1502,7 +1526,8 @@ static inline bool key_ok(size_t klen)
 }
 
 /* Find a live item; an expired one is reclaimed on the way. */
-static struct wc_item *find_live(struct wc_store *s, const void *key, size_t klen, uint64_t h)
+static __rte_always_inline struct wc_item *find_live(struct wc_store *s, const void *key,
+						     size_t klen, uint64_t h)
 {
 	struct wc_item *it = idx_find(s, key, klen, h);
 
@@ -1768,8 +1793,8 @@ static void drop_key(struct wc_store *s, const void *key, size_t klen, uint64_t 
 
 /* Publish @p nit in place of @p old (or as a new key) with a fresh CAS.
  * On failure @p nit is left as it was; the caller drops it. */
-static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit, uint64_t h,
-		   uint64_t *cas_out)
+static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit, uint32_t nsz,
+		   uint64_t h, uint64_t *cas_out)
 {
 	if (old != NULL) {
 		/*
@@ -1780,9 +1805,11 @@ static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 		 */
 		uint64_t d = h ^ chain_salt[item_chain(old)];
 
+		uint32_t osz = item_size(old);
+
 		idx_repoint_key(s, old, nit, d);
-		s->stats.bytes -= item_size(old);
-		item_mark_dead(s, old);
+		s->stats.bytes -= osz;
+		item_kill(s, old, osz);
 	} else {
 		int ret = item_link(s, nit, h);
 
@@ -1790,7 +1817,7 @@ static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 			return ret;
 		s->stats.curr_items++;
 	}
-	s->stats.bytes += item_size(nit);
+	s->stats.bytes += nsz;
 	s->stats.total_items++;
 	if (cas_out != NULL)
 		*cas_out = item_cas(s, nit);
@@ -1812,6 +1839,8 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 {
 	struct wc_item *old, *nit;
 	uint64_t total;
+	uint32_t sz;
+	uint8_t rb;
 	int ret;
 
 	old = find_live(s, key, klen, h);
@@ -1847,18 +1876,19 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 
 	if (mode == WC_MODE_APPEND || mode == WC_MODE_PREPEND) {
 		uint32_t ovlen = item_vlen(old), oflags = wc_item_flags(old);
-		uint32_t oexp = item_exptime(old);
-		uint8_t *dst;
+		uint32_t oexp = item_exptime(old), nsz;
+		uint8_t *dst, nrb;
 
 		total = (uint64_t)ovlen + vlen;
 		if (item_bytes(klen, total) > s->max_item_size)
 			return -E2BIG;
 		/* Both the old item and the reservation hold still meanwhile. */
-		nit = item_alloc_keep(s, item_mem(klen, total, item_layout(oflags, oexp, false)),
-				      old);
+		nrb = item_layout(total, oflags, oexp, false);
+		nsz = item_mem(klen, total, nrb);
+		nit = item_alloc_keep(s, nsz, old);
 		if (nit == NULL)
 			return -ENOMEM;
-		item_init(s, nit, key, klen, (uint32_t)total, oflags, oexp, false, 0);
+		item_init(s, nit, nrb, key, klen, (uint32_t)total, oflags, oexp, 0);
 		/* A new value: memcached forgets fetched (h) and win-token (Z) state. */
 		nit->rbits |= old->rbits & IT_VISITED;
 		dst = item_val(nit);
@@ -1869,29 +1899,31 @@ static int do_store(struct wc_store *s, enum wc_store_mode mode, const void *key
 			memcpy(dst, val, vlen);
 			memcpy(dst + vlen, item_val(old), ovlen);
 		}
-		ret = publish(s, old, nit, h, cas_out);
+		ret = publish(s, old, nit, nsz, h, cas_out);
 		if (ret < 0)
-			item_mark_dead(s, nit);
+			item_kill(s, nit, nsz);
 		return ret;
 	}
 
 	if (ready != NULL) {
 		nit = ready;
 		nit->obits &= (uint8_t)~IT_DEAD;
+		sz = item_size(nit);
 	} else {
-		nit = item_alloc_keep(s, item_mem(klen, vlen, item_layout(flags, exptime, false)),
-				      old);
+		rb = item_layout(vlen, flags, exptime, false);
+		sz = item_mem(klen, vlen, rb);
+		nit = item_alloc_keep(s, sz, old);
 		if (nit == NULL) {
 			if (mode == WC_MODE_SET && old != NULL)
 				item_unlink_h(s, old, h, UNLINK_DELETE);
 			return -ENOMEM;
 		}
-		item_init(s, nit, key, klen, vlen, flags, exptime, false, 0);
-		memcpy(item_val(nit), val, vlen);
+		item_init(s, nit, rb, key, klen, vlen, flags, exptime, 0);
+		memcpy(item_key_rb(nit, rb) + klen, val, vlen);
 	}
-	ret = publish(s, old, nit, h, cas_out);
+	ret = publish(s, old, nit, sz, h, cas_out);
 	if (ret < 0 && ready == NULL)
-		item_mark_dead(s, nit);
+		item_kill(s, nit, sz);
 	return ret;
 }
 
@@ -1913,6 +1945,7 @@ uint8_t *wc_store_reserve(struct wc_store *s, const void *key, size_t klen, uint
 			  uint32_t vlen, uint32_t flags, uint32_t exptime, int *err)
 {
 	struct wc_item *it;
+	uint8_t rb;
 	int dummy;
 
 	if (err == NULL)
@@ -1929,12 +1962,13 @@ uint8_t *wc_store_reserve(struct wc_store *s, const void *key, size_t klen, uint
 		*err = -E2BIG;
 		return NULL;
 	}
-	it = item_alloc(s, item_mem(klen, vlen, item_layout(flags, exptime, false)));
+	rb = item_layout(vlen, flags, exptime, false);
+	it = item_alloc(s, item_mem(klen, vlen, rb));
 	if (it == NULL) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	item_init(s, it, key, klen, vlen, flags, exptime, false, 0);
+	item_init(s, it, rb, key, klen, vlen, flags, exptime, 0);
 	/* Not linked yet: the walkers skip it, eviction skips its segment. */
 	it->obits |= IT_DEAD;
 	s->resv = it;
@@ -2044,6 +2078,7 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 {
 	struct wc_item *it, *nit;
 	uint32_t vlen, flags, exptime;
+	uint8_t rb;
 	char buf[24];
 	uint64_t v;
 	int len;
@@ -2081,10 +2116,11 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 
 	flags = wc_item_flags(it);
 	exptime = item_exptime(it);
-	nit = item_alloc_keep(s, item_mem(klen, nlen, item_layout(flags, exptime, false)), it);
+	rb = item_layout(nlen, flags, exptime, false);
+	nit = item_alloc_keep(s, item_mem(klen, nlen, rb), it);
 	if (nit == NULL)
 		return -ENOMEM;
-	item_init(s, nit, key, klen, nlen, flags, exptime, false, 0);
+	item_init(s, nit, rb, key, klen, nlen, flags, exptime, 0);
 	nit->atime = atime_rel(s, seg_of(s, nit), atime_abs(s, it, it->atime));
 	if (same) {
 		nit->rbits |= it->rbits & IT_HINTS;
