@@ -43,7 +43,9 @@
  * guards in-place metadata changes against remote readers in place of a
  * per-item version byte. There is no per-item pointer, hash or index position.
  *
- * Index. rte_hash keyed by 8 bytes, data = item pointer. The index key of a
+ * Index. rte_hash keyed by 8 bytes, data = item pointer, cut into up to
+ * IDX_TABS_MAX tables near 95% of a power of two each (see struct idx_tab),
+ * a key's table picked from its hash. The index key of a
  * key is its 64-bit hash h; when two different keys share h, the second takes
  * h ^ salt[1], the third h ^ salt[2], and so on (a chain of at most
  * CHAIN_MAX derived keys). A lookup walks the chain until the stored key
@@ -198,8 +200,27 @@ struct seg {
 #define PIN_RESV    0
 #define PIN_OP	    1
 
+/*
+ * One of the index's tables. rte_hash rounds its buckets (8 bytes an entry)
+ * and its free-slot ring (4 bytes) up to a power of two of entries: an
+ * index of 1.1 times a power of two would pay for 2. The index is cut
+ * instead into a few tables each near 95% of a power of two (what cuckoo
+ * buckets of 8 take before an insert fails), and a key's table is chosen
+ * from its hash in proportion to the tables' sizes, so they fill together.
+ */
+struct idx_tab {
+	struct rte_hash *h;
+	uint32_t end;	  /* cumulative entries up to this table */
+	uint32_t entries; /* what the table was created with */
+	uint32_t sig_bit; /* forced in every signature (idx_sig_bit()) */
+};
+
+#define IDX_TABS_MAX 4
+#define IDX_FILL     95 /* percent of a table's power of two it is given */
+
 struct wc_store {
-	struct rte_hash *idx;
+	struct idx_tab tab[IDX_TABS_MAX];
+	uint32_t ntab;
 	struct rte_rcu_qsbr *qsbr; /* NULL: no remote readers */
 	/*
 	 * Bumped (odd while under way) around every change a remote reader
@@ -226,8 +247,7 @@ struct wc_store {
 	int32_t ret_tail;
 	uint32_t nretired;
 	uint64_t max_items;   /* linked items allowed */
-	uint32_t idx_entries; /* what the index was created with */
-	uint32_t sig_bit;     /* forced in every index signature (idx_sig_bit()) */
+	uint32_t idx_entries; /* what the index was created with, all tables */
 	uint32_t nsealed;
 	int32_t pin[2]; /* segments that must not move: open reservation, current op */
 	int32_t busy;	/* segment being walked; not released under the walker */
@@ -283,6 +303,30 @@ static inline uint32_t idx_sig_bit(uint32_t entries)
 	uint32_t buckets = rte_align32pow2(entries) / 8;
 
 	return buckets <= (1u << 15) ? 0x10000u : 0x80000000u;
+}
+
+/* The table an index key lives in: multiply-shift bits independent of the
+ * signature's, scaled to the entries, then the table that holds that rank. */
+static inline const struct idx_tab *idx_tab_of(const struct wc_store *s, uint64_t d)
+{
+	const struct idx_tab *t = &s->tab[0];
+	uint32_t x;
+
+	if (likely(s->ntab == 1))
+		return t;
+	x = (uint32_t)((((d * 0xd6e8feb86659fd93ULL) >> 32) * s->idx_entries) >> 32);
+	while (x >= t->end)
+		t++;
+	return t;
+}
+
+static uint32_t isqrt(uint32_t n)
+{
+	uint32_t r = 0;
+
+	while ((uint64_t)(r + 1) * (r + 1) <= n)
+		r++;
+	return r;
 }
 
 static uint32_t idx_hash_func(const void *key, uint32_t len, uint32_t init)
@@ -707,16 +751,26 @@ static void item_mark_dead(struct wc_store *s, struct wc_item *it)
  * explains. */
 static void idx_del(struct wc_store *s, uint64_t d)
 {
-	int32_t pos = rte_hash_del_key_with_hash(s->idx, &d, idx_sig_of(d, s->sig_bit));
+	const struct idx_tab *t = idx_tab_of(s, d);
+	int32_t pos = rte_hash_del_key_with_hash(t->h, &d, idx_sig_of(d, t->sig_bit));
 
 	if (s->qsbr != NULL && pos >= 0)
-		rte_hash_free_key_with_position(s->idx, pos);
+		rte_hash_free_key_with_position(t->h, pos);
+}
+
+/* Add index key @p d for @p it, or point an existing one at it. */
+static inline int idx_add(struct wc_store *s, uint64_t d, struct wc_item *it)
+{
+	const struct idx_tab *t = idx_tab_of(s, d);
+
+	return rte_hash_add_key_with_hash_data(t->h, &d, idx_sig_of(d, t->sig_bit), it);
 }
 
 static inline int idx_get(struct wc_store *s, uint64_t d, struct wc_item **it)
 {
 	void *data;
-	int ret = rte_hash_lookup_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), &data);
+	const struct idx_tab *t = idx_tab_of(s, d);
+	int ret = rte_hash_lookup_with_hash_data(t->h, &d, idx_sig_of(d, t->sig_bit), &data);
 
 	if (ret >= 0)
 		*it = data;
@@ -776,7 +830,7 @@ static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
 			continue;
 		/* Complete before the entry makes it visible to remote readers. */
 		item_set_chain(it, i);
-		ret = rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), it);
+		ret = idx_add(s, d, it);
 		return ret < 0 ? ret : 0;
 	}
 	return -ENOBUFS;
@@ -788,7 +842,7 @@ static void idx_repoint_key(struct wc_store *s, struct wc_item *old, struct wc_i
 {
 	item_set_chain(nit, item_chain(old));
 	/* An update of an existing key: one atomic store of the data pointer. */
-	rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), nit);
+	idx_add(s, d, nit);
 }
 
 /* Point the index entry of @p old at @p nit (same derived key, same slot). */
@@ -826,7 +880,7 @@ static void idx_remove(struct wc_store *s, struct wc_item *it, uint64_t h)
 		 */
 		seq_begin(s);
 		item_set_chain(last, ci);
-		rte_hash_add_key_with_hash_data(s->idx, &d, idx_sig_of(d, s->sig_bit), last);
+		idx_add(s, d, last);
 		idx_del(s, dl);
 		seq_end(s);
 	} else {
@@ -1287,7 +1341,8 @@ static void store_reset(struct wc_store *s)
 		store_reset_rcu(s);
 		return;
 	}
-	rte_hash_reset(s->idx);
+	for (uint32_t t = 0; t < s->ntab; t++)
+		rte_hash_reset(s->tab[t].h);
 	s->fifo_head = s->fifo_tail = -1;
 	s->free_head = -1;
 	s->nfree = 0;
@@ -1394,12 +1449,8 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	entries = RTE_MIN(entries, (uint64_t)RTE_HASH_ENTRIES_MAX);
 	s->max_items = entries;
 	s->idx_entries = (uint32_t)entries;
-	hp.name = cfg->name;
-	hp.entries = (uint32_t)entries;
 	hp.key_len = sizeof(uint64_t);
 	hp.hash_func = idx_hash_func;
-	s->sig_bit = idx_sig_bit((uint32_t)entries);
-	hp.hash_func_init_val = s->sig_bit;
 	hp.socket_id = cfg->socket_id;
 	/*
 	 * Remote readers: the index is read lock-free while the owner (the
@@ -1408,13 +1459,48 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	 */
 	if (cfg->qsbr != NULL)
 		hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-	s->idx = rte_hash_create(&hp);
-	if (s->idx == NULL) {
-		err = rte_errno != 0 ? rte_errno : ENOMEM;
-		goto fail;
+	for (uint32_t left = (uint32_t)entries, end = 0; left != 0; s->ntab++) {
+		struct idx_tab *t = &s->tab[s->ntab];
+		uint32_t n = left;
+		char name[RTE_HASH_NAMESIZE];
+
+		/* The largest power of two whose IDX_FILL share fits in what is
+		 * left, unless this is the last table or what is left is small. */
+		if (s->ntab < IDX_TABS_MAX - 1 && left > 4096) {
+			uint32_t p =
+				rte_align32prevpow2((uint32_t)((uint64_t)left * 100 / IDX_FILL));
+
+			n = RTE_MIN(left, (uint32_t)((uint64_t)p * IDX_FILL / 100));
+		}
+		/*
+		 * Keys fall to the tables at random, so a table may get more
+		 * than its share: four standard deviations of headroom, within
+		 * the power of two its buckets and ring are paid for anyway.
+		 */
+		uint32_t cap = n + 4 * isqrt(n) + 16;
+
+		cap = RTE_MIN(cap, rte_align32pow2(n + 1) - 1);
+		if (s->ntab == 0)
+			snprintf(name, sizeof(name), "%s", cfg->name);
+		else if (snprintf(name, sizeof(name), "%s.%u", cfg->name, s->ntab) >=
+			 (int)sizeof(name))
+			goto fail;
+		hp.name = name;
+		hp.entries = cap;
+		t->sig_bit = idx_sig_bit(cap);
+		hp.hash_func_init_val = t->sig_bit;
+		t->h = rte_hash_create(&hp);
+		if (t->h == NULL) {
+			err = rte_errno != 0 ? rte_errno : ENOMEM;
+			goto fail;
+		}
+		/* rte_hash compares 8-byte keys with a memcmp() call otherwise. */
+		rte_hash_set_cmp_func(t->h, idx_key_cmp);
+		t->entries = cap;
+		end += n;
+		t->end = end;
+		left -= n;
 	}
-	/* rte_hash compares 8-byte keys with a memcmp() call otherwise. */
-	rte_hash_set_cmp_func(s->idx, idx_key_cmp);
 
 	s->active = 0;
 	s->ret_head = s->ret_tail = -1;
@@ -1437,7 +1523,8 @@ void wc_store_destroy(struct wc_store *s)
 	if (s == NULL)
 		return;
 	store_unregister(s);
-	rte_hash_free(s->idx);
+	for (uint32_t t = 0; t < s->ntab; t++)
+		rte_hash_free(s->tab[t].h);
 	rte_free(s->mem);
 	rte_free(s->segs);
 	rte_free(s);
@@ -2168,7 +2255,7 @@ size_t wc_store_mem_limit(const struct wc_store *s)
 }
 
 /*
- * rte_hash 22.11 sizes its tables from `entries` as follows (single writer,
+ * rte_hash 22.11 sizes each table from its `entries` as follows (single writer,
  * no lcore caches, no extendable buckets): a key store of entries + 1
  * slots of 16 bytes (data pointer + 8-byte key), 64-byte buckets of 8 for
  * entries rounded up to a power of two, and a ring of 4-byte free-slot
@@ -2176,12 +2263,16 @@ size_t wc_store_mem_limit(const struct wc_store *s)
  */
 size_t wc_store_index_bytes(const struct wc_store *s)
 {
-	uint32_t n = s->idx_entries, slots = n + 1;
 	size_t bytes = 0;
 
-	bytes += (size_t)slots * RTE_ALIGN(sizeof(void *) + sizeof(uint64_t), 16);
-	bytes += (size_t)(rte_align32pow2(n) / 8) * 64;
-	bytes += (size_t)rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(slots));
+	for (uint32_t t = 0; t < s->ntab; t++) {
+		uint32_t n = s->tab[t].entries, slots = n + 1;
+
+		bytes += (size_t)slots * RTE_ALIGN(sizeof(void *) + sizeof(uint64_t), 16);
+		bytes += (size_t)(rte_align32pow2(n) / 8) * 64;
+		bytes +=
+			(size_t)rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(slots));
+	}
 	return bytes;
 }
 
@@ -2287,7 +2378,10 @@ int wc_store_check(struct wc_store *s)
 		return -13;
 	if (items != s->stats.curr_items || bytes != s->stats.bytes)
 		return -14;
-	if ((uint64_t)rte_hash_count(s->idx) != items)
+	n = 0;
+	for (uint32_t t = 0; t < s->ntab; t++)
+		n += (uint32_t)rte_hash_count(s->tab[t].h);
+	if (n != items)
 		return -15;
 	if (wc_store_mem_used(s) > s->mem_limit)
 		return -16;

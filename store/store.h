@@ -304,8 +304,11 @@ size_t wc_store_mem_limit(const struct wc_store *s);
 
 /**
  * Bytes the partition's index takes (rte_hash key store, buckets, free-slot
- * ring), computed from the sizes rte_hash 22.11 allocates for the entry count
- * the index was made with. That count is cfg->max_items or, when 0, as many
+ * ring of each of its tables), computed from the sizes rte_hash 22.11
+ * allocates for the entry counts the tables were made with (the index is cut
+ * into a few tables near a power of two each, so that buckets and ring,
+ * which rte_hash rounds up to one, are nearly all used). The index admits
+ * cfg->max_items or, when 0, as many
  * items of a 16-byte key and a 32-byte value as the segments outside the
  * reserve hold (the free segment kept for copying; with remote readers the
  * segments kept for RCU grace periods, max(2, segments / 32)), so a full
