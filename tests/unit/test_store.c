@@ -199,6 +199,91 @@ static void test_hash(void **st)
 	assert_true(wc_store_hash("foo", 3) != wc_store_hash("fop", 3));
 }
 
+/*
+ * The compact layout: optional fields only where needed, a wide value
+ * length, the CAS unique from the item's place unless carried, metadata
+ * changes that need a copy, and the saturating last-access time.
+ */
+static void test_layout(void **st)
+{
+	struct wc_store *s = mk(4u << 20, 64u << 10, 0, false);
+	static uint8_t big[3000];
+	uint64_t c1 = 0, c2 = 0;
+	struct wc_item *it, *it2;
+	const uint8_t *p;
+	uint32_t vl;
+	size_t used;
+
+	(void)st;
+	/* a plain item takes header + key + value, 2-byte aligned */
+	used = wc_store_mem_used(s);
+	assert_int_equal(set(s, WC_MODE_SET, "plain", "abc", 0, 0, 0, &c1), WC_STORE_OK);
+	assert_int_equal(wc_store_mem_used(s) - used, 6 + 5 + 3);
+	/* flags and exptime take 4 bytes each, only when non-zero */
+	used = wc_store_mem_used(s);
+	assert_int_equal(set(s, WC_MODE_SET, "full", "abcd", 0xdeadbeef, T0 + 50, 0, NULL),
+			 WC_STORE_OK);
+	assert_int_equal(wc_store_mem_used(s) - used, 6 + 4 + 4 + 4 + 4);
+	it = get(s, "full");
+	assert_true(wc_item_flags(it) == 0xdeadbeef);
+	assert_int_equal(wc_item_exptime(it), T0 + 50);
+	expect(s, "full", "abcd");
+	/* values of 255 bytes and more carry a 32-bit length */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	for (uint32_t n = 253; n <= sizeof(big); n += n < 260 ? 1 : 997) {
+		assert_int_equal(wc_store_set(s, WC_MODE_SET, "wide", 4, H("wide"), big, n, 7,
+					      T0 + 9, 0, NULL),
+				 WC_STORE_OK);
+		p = wc_item_value(get(s, "wide"), &vl);
+		assert_int_equal(vl, n);
+		assert_memory_equal(p, big, n);
+		assert_int_equal(wc_item_flags(get(s, "wide")), 7);
+		assert_int_equal(wc_item_exptime(get(s, "wide")), T0 + 9);
+	}
+	/* the CAS unique grows with every store and differs from the last */
+	assert_int_equal(set(s, WC_MODE_SET, "plain", "abd", 0, 0, 0, &c2), WC_STORE_OK);
+	assert_true(c2 > c1);
+	/* touch of an item without an expiry: a copy, same CAS, same value */
+	it = get(s, "plain");
+	it2 = wc_item_set_exptime(s, it, T0 + 100);
+	assert_ptr_not_equal(it, it2);
+	assert_ptr_equal(get(s, "plain"), it2);
+	assert_true(wc_item_cas(it2) == c2);
+	assert_int_equal(wc_item_exptime(it2), T0 + 100);
+	expect(s, "plain", "abd");
+	/* once it has the field, a touch is in place */
+	assert_ptr_equal(wc_item_set_exptime(s, it2, T0 + 200), it2);
+	assert_int_equal(wc_item_exptime(get(s, "plain")), T0 + 200);
+	/* a client's CAS (meta E): a copy with the field, then in place */
+	it = wc_item_set_cas(s, get(s, "full"), 12345);
+	assert_true(wc_item_cas(get(s, "full")) == 12345);
+	assert_ptr_equal(wc_item_set_cas(s, it, 777), it);
+	assert_true(wc_item_cas(get(s, "full")) == 777);
+	assert_int_equal(set(s, WC_MODE_CAS, "full", "x", 0, 0, 777, NULL), WC_STORE_OK);
+	/* a new unique drops the field and is larger than any before */
+	it = get(s, "plain");
+	c1 = wc_item_cas(it);
+	it = wc_item_new_cas(s, it);
+	assert_true(wc_item_cas(it) > c1 && wc_item_cas(it) > c2);
+	assert_int_equal(wc_item_exptime(it), T0 + 200);
+	/* an expiry of 0 in place: never expires */
+	assert_ptr_equal(wc_item_set_exptime(s, it, 0), it);
+	/* last access: exact to the second, then saturating */
+	wc_store_tick(s, T0 + 1000);
+	wc_store_bump(s, it);
+	assert_int_equal(wc_item_atime(get(s, "plain")), T0 + 1000);
+	wc_store_tick(s, T0 + 40000);
+	wc_store_bump(s, get(s, "plain"));
+	assert_int_equal(wc_item_atime(get(s, "plain")), T0 + 40000);
+	wc_store_tick(s, T0 + 100000);
+	wc_store_bump(s, get(s, "plain"));
+	assert_true(wc_item_atime(get(s, "plain")) < T0 + 100000);
+	assert_true(wc_item_atime(get(s, "plain")) >= T0 + 40000);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
 static void test_roundtrip(void **st)
 {
 	struct wc_store *s = mk_default();
@@ -1300,6 +1385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_arith),
