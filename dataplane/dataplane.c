@@ -79,6 +79,8 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 		rc = setup_qsbr(dp);
 		if (rc != 0)
 			return rc;
+		dp->mc.flush_gen = &dp->flush_gen;
+		dp->mc.part_gen = dp->part_gen;
 	}
 	RTE_LCORE_FOREACH(id)
 	{

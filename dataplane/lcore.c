@@ -70,6 +70,8 @@ static void tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc)
 {
 	lc->next_tick_tsc = now_tsc + dp->tsc_hz / (1000000 / TICK_US);
 	wc_store_tick(lc->store, wc_dataplane_now(dp, now_tsc));
+	/* An idle partition drops what another lcore's flush_all made stale. */
+	wc_mc_flush_catch_up(&lc->mc);
 	if (dp->stop_tsc != 0 && now_tsc >= dp->stop_tsc)
 		wc_quit = 1;
 }

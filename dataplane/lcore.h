@@ -56,6 +56,9 @@ struct wc_dataplane {
 	uint32_t start_time; /**< unix seconds at start_tsc */
 	uint64_t stop_tsc;   /**< --lifetime deadline, 0 = none */
 	int pid;
+	/** Immediate flush_all across partitions (wc_mc_server.flush_gen). */
+	uint64_t flush_gen __rte_cache_aligned;
+	uint64_t part_gen[RTE_MAX_LCORE]; /**< the generation partition i applied */
 };
 
 /** Set by SIGINT/SIGTERM (or --lifetime): every lcore leaves its loop. */

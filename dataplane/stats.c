@@ -219,11 +219,21 @@ void wc_stats_flush(void *arg, uint32_t when)
 	struct wc_lcore *lc = wc_lcore_self(dp);
 
 	/*
-	 * Only a partition's owner writes it: the others hear of it through
-	 * their rings, and the reply does not wait for them, as memcached's
-	 * flush_all does not. A caller that is no worker (start-up, tests
-	 * without lcores running) is alone with the partitions.
+	 * Only a partition's owner writes it. An immediate flush bumps the
+	 * shared generation before the reply leaves: every owner flushes itself
+	 * before executing anything newer, and remote reads of a partition that
+	 * has not yet caught up miss (wc_mc_flush_catch_up()). So a write sent
+	 * after the OK survives on whichever lcore it lands, and the reply
+	 * need not wait. A delayed flush is handed to the owners through their
+	 * rings. A caller that is no worker (start-up, tests without lcores
+	 * running) is alone with the partitions.
 	 */
+	if (lc != NULL && dp->mc.flush_gen != NULL &&
+	    (when == 0 || when <= wc_store_now(lc->store))) {
+		__atomic_fetch_add(dp->mc.flush_gen, 1, __ATOMIC_RELEASE);
+		wc_mc_flush_catch_up(&lc->mc);
+		return;
+	}
 	if (lc != NULL) {
 		wc_xcore_flush_all(lc, when);
 		return;

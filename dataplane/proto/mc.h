@@ -37,6 +37,16 @@ struct wc_mc_server {
 	 */
 	void (*flush)(void *arg, uint32_t when);
 	void *flush_arg;
+	/**
+	 * Immediate flushes across partitions (NULL with one partition): the
+	 * flushing lcore bumps @c flush_gen before it answers; each partition's
+	 * owner flushes itself before executing anything once its
+	 * @c part_gen[i] lags, and a remote read of a lagging partition is a
+	 * miss, since everything in it predates the flush. So a write sent
+	 * after flush_all's OK survives, whichever lcore executes it.
+	 */
+	uint64_t *flush_gen;
+	uint64_t *part_gen;
 };
 
 struct wc_mc_udp_xcore;
@@ -81,6 +91,12 @@ struct wc_mc_session {
 	 */
 	uint32_t key_pos;
 };
+
+/**
+ * Apply an immediate flush_all that another lcore announced, if any, to
+ * this lcore's own partition. Cheap when there is none (two loads).
+ */
+void wc_mc_flush_catch_up(struct wc_mc_ctx *c);
 
 /**
  * Execute every complete command at the start of @p buf, appending replies

@@ -190,8 +190,14 @@ static inline bool to_owner(const struct wc_mc_ctx *c, struct wc_mc_session *ss,
 static int read_remote(struct wc_mc_ctx *c, int owner, const uint8_t *key, size_t klen,
 		       uint64_t hash, bool bump, struct wc_item_meta *meta)
 {
-	int r = wc_store_read(c->parts[owner], key, klen, hash, c->scratch, c->scratch_len, bump,
-			      meta);
+	const struct wc_mc_server *srv = c->srv;
+	int r;
+
+	/* A partition that has not caught up with a flush holds only older items. */
+	if (srv->flush_gen != NULL && __atomic_load_n(&srv->part_gen[owner], __ATOMIC_ACQUIRE) !=
+					      __atomic_load_n(srv->flush_gen, __ATOMIC_ACQUIRE))
+		return -ENOENT;
+	r = wc_store_read(c->parts[owner], key, klen, hash, c->scratch, c->scratch_len, bump, meta);
 
 	if (unlikely(r == -EAGAIN || r == -ENOSPC)) {
 		c->st->xcore_remote_read_retries++;
@@ -1261,11 +1267,27 @@ static size_t swallow(struct wc_mc_session *ss, size_t avail)
 	return n;
 }
 
+void wc_mc_flush_catch_up(struct wc_mc_ctx *c)
+{
+	const struct wc_mc_server *srv = c->srv;
+	uint64_t gen;
+
+	if (srv->flush_gen == NULL)
+		return;
+	gen = __atomic_load_n(srv->flush_gen, __ATOMIC_ACQUIRE);
+	if (likely(srv->part_gen[c->self] == gen))
+		return;
+	wc_store_flush(c->store, 0);
+	__atomic_store_n(&srv->part_gen[c->self], gen, __ATOMIC_RELEASE);
+}
+
 size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_t *buf, size_t len,
 		     struct wc_out *out)
 {
 	struct wc_mc_request req;
 	size_t off = 0, written0 = out->written;
+
+	wc_mc_flush_catch_up(c);
 
 	while (off < len && !ss->close) {
 		enum wc_mc_status st;
