@@ -134,8 +134,16 @@ int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
 	if (dp->n_workers == 0)
 		dp->n_workers = rte_lcore_count();
 	dp->tsc_hz = rte_get_tsc_hz();
-	dp->start_tsc = rte_rdtsc();
-	dp->start_time = (uint32_t)time(NULL);
+	/*
+	 * The TSC clock's seconds tick with the wall clock's: start_tsc is the
+	 * TSC at the start of the current wall-clock second, so an absolute
+	 * exptime a client computes from its clock lands on the same second.
+	 */
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	dp->start_tsc = rte_rdtsc() - (uint64_t)ts.tv_nsec * dp->tsc_hz / 1000000000u;
+	dp->start_time = (uint32_t)ts.tv_sec;
 	dp->pid = (int)getpid();
 	if (cfg->lifetime != 0)
 		dp->stop_tsc = dp->start_tsc + (uint64_t)cfg->lifetime * dp->tsc_hz;
