@@ -329,16 +329,24 @@ static enum wc_mc_status parse_get(struct wc_mc_request *req, const uint8_t *buf
 	return WC_MC_OK;
 }
 
+/* The key of a one-key text command (token 1): false if it is too long. */
+static bool take_key(struct wc_mc_request *req)
+{
+	if (req->tok[1].len > WC_MC_KEY_MAX)
+		return false;
+	req->key = req->tok[1].p;
+	req->klen = req->tok[1].len;
+	return true;
+}
+
 static enum wc_mc_status parse_store(struct wc_mc_request *req, const uint8_t *buf, size_t len,
 				     uint32_t max_value)
 {
 	int32_t vlen;
 
 	req->noreply = last_is_noreply(req);
-	if (req->tok[1].len > WC_MC_KEY_MAX)
+	if (!take_key(req))
 		return invalid(req, ERR_FORMAT);
-	req->key = req->tok[1].p;
-	req->klen = req->tok[1].len;
 	if (!tok_u32(&req->tok[2], 0, &req->flags) || !tok_i32(&req->tok[3], 0, &req->exptime) ||
 	    !tok_i32(&req->tok[4], 0, &vlen))
 		return invalid(req, ERR_FORMAT);
@@ -371,10 +379,8 @@ static enum wc_mc_status parse_delete(struct wc_mc_request *req, const uint8_t *
 			return invalid(req, "CLIENT_ERROR bad command line format.  "
 					    "Usage: delete <key> [noreply]");
 	}
-	if (req->tok[1].len > WC_MC_KEY_MAX)
+	if (!take_key(req))
 		return invalid(req, ERR_FORMAT);
-	req->key = req->tok[1].p;
-	req->klen = req->tok[1].len;
 	return WC_MC_OK;
 }
 
@@ -385,10 +391,8 @@ static enum wc_mc_status parse_arith(struct wc_mc_request *req, const uint8_t *b
 	(void)len;
 	(void)max_value;
 	req->noreply = last_is_noreply(req);
-	if (req->tok[1].len > WC_MC_KEY_MAX)
+	if (!take_key(req))
 		return invalid(req, ERR_FORMAT);
-	req->key = req->tok[1].p;
-	req->klen = req->tok[1].len;
 	if (!tok_u64(&req->tok[2], 0, &req->delta))
 		return invalid(req, "CLIENT_ERROR invalid numeric delta argument");
 	return WC_MC_OK;
@@ -401,10 +405,8 @@ static enum wc_mc_status parse_touch(struct wc_mc_request *req, const uint8_t *b
 	(void)len;
 	(void)max_value;
 	req->noreply = last_is_noreply(req);
-	if (req->tok[1].len > WC_MC_KEY_MAX)
+	if (!take_key(req))
 		return invalid(req, ERR_FORMAT);
-	req->key = req->tok[1].p;
-	req->klen = req->tok[1].len;
 	if (!tok_i32(&req->tok[2], 0, &req->exptime))
 		return invalid(req, "CLIENT_ERROR invalid exptime argument");
 	return WC_MC_OK;

@@ -56,6 +56,21 @@ class Cases:
         self.cases.append(fn)
         return fn
 
+    def main(self, make_ctx, cleanup=None):
+        """A test script's main: build the context (a failure there is one
+        failed check), run every case, then clean up whatever happened."""
+        try:
+            ctx = make_ctx()
+        except Exception as e:
+            print("setup failed: %s" % e)
+            print("0 passed, 1 failed")
+            return 1
+        try:
+            return self.run(ctx)
+        finally:
+            if cleanup:
+                cleanup()
+
     def run(self, ctx, argv=None):
         argv = sys.argv if argv is None else argv
         only = None

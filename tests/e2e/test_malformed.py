@@ -378,16 +378,7 @@ def clean_stop(x):
 def main():
     netns.require()
     print("server: %s" % netns.wirecached_path())
-    try:
-        ctx = Ctx()
-    except Exception as e:
-        print("setup failed: %s" % e)
-        print("0 passed, 1 failed")
-        return 1
-    try:
-        return cases.run(ctx)
-    finally:
-        netns.cleanup_all()
+    return cases.main(Ctx, netns.cleanup_all)
 
 
 if __name__ == "__main__":

@@ -551,16 +551,7 @@ def main():
     netns.require()
     kind = netns.server_kind()
     print("server: %s" % (kind if kind == "memcached" else netns.wirecached_path()))
-    try:
-        ctx = Ctx(kind)
-    except Exception as e:
-        print("setup failed: %s" % e)
-        print("0 passed, 1 failed")
-        return 1
-    try:
-        return cases.run(ctx)
-    finally:
-        netns.cleanup_all()
+    return cases.main(lambda: Ctx(kind), netns.cleanup_all)
 
 
 if __name__ == "__main__":
