@@ -33,7 +33,7 @@
 #define RING_PORT "net_ring_wctmcudp"
 #define OUR_IP	  0x0ac80001u /* 10.200.0.1 */
 #define CLI_IP	  0x0ac80002u /* 10.200.0.2, same subnet */
-#define FAR_IP	  0x0ac90005u /* 10.201.0.5, outside it */
+#define FAR_IP	  0x0ac80905u /* 10.200.9.5, outside the /24 */
 #define BIG	  500000u
 
 static struct rte_mempool *pool;
