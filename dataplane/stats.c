@@ -54,6 +54,7 @@ static void sum_stores(const struct wc_dataplane *dp, struct wc_store_stats *tot
 		tot->expired_unfetched += ss->expired_unfetched;
 		tot->evicted_unfetched += ss->evicted_unfetched;
 		tot->reclaimed += ss->reclaimed;
+		tot->get_expired += ss->get_expired;
 		tot->oom += ss->oom;
 		tot->hash_collisions += ss->hash_collisions;
 		*limit += wc_store_mem_limit(s);
@@ -132,8 +133,9 @@ static void stats_general(const struct wc_dataplane *dp, struct wc_out *out)
 	wc_mc_stat_u64(out, "cmd_meta", t.mc_cmd_meta);
 	wc_mc_stat_u64(out, "get_hits", t.mc_get_hits);
 	wc_mc_stat_u64(out, "get_misses", t.mc_get_misses);
-	wc_mc_stat_u64(out, "get_expired", t.mc_get_expired);
-	wc_mc_stat_u64(out, "get_flushed", t.mc_get_flushed);
+	wc_mc_stat_u64(out, "get_expired", s.get_expired);
+	/* flush_all removes items at once, so no lookup ever finds one flushed. */
+	wc_mc_stat_u64(out, "get_flushed", 0);
 	wc_mc_stat_u64(out, "delete_misses", t.mc_delete_misses);
 	wc_mc_stat_u64(out, "delete_hits", t.mc_delete_hits);
 	wc_mc_stat_u64(out, "incr_misses", t.mc_incr_misses);

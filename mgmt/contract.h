@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define WC_CONTRACT_VERSION 2
+#define WC_CONTRACT_VERSION 3
 
 /*
  * Per-lcore counters: X(name, description).
@@ -62,8 +62,6 @@
 	X(mc_cmd_meta, "memcached meta commands")                                           \
 	X(mc_get_hits, "keys found by get-like commands")                                   \
 	X(mc_get_misses, "keys not found by get-like commands")                             \
-	X(mc_get_expired, "keys found expired by get-like commands")                        \
-	X(mc_get_flushed, "keys found flushed by get-like commands")                        \
 	X(mc_delete_hits, "delete hits")                                                    \
 	X(mc_delete_misses, "delete misses")                                                \
 	X(mc_incr_hits, "incr hits")                                                        \

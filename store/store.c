@@ -1619,6 +1619,7 @@ static __rte_always_inline struct wc_item *find_live(struct wc_store *s, const v
 	struct wc_item *it = idx_find(s, key, klen, h);
 
 	if (it != NULL && unlikely(item_expired(s, it))) {
+		s->stats.get_expired++;
 		item_unlink_h(s, it, h, UNLINK_EXPIRED);
 		return NULL;
 	}

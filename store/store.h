@@ -92,6 +92,7 @@ struct wc_store_stats {
 	uint64_t expired_unfetched;
 	uint64_t evicted_unfetched;
 	uint64_t reclaimed;	  /**< expired items whose memory was reclaimed */
+	uint64_t get_expired;	  /**< lookups that found their key expired (memcached's) */
 	uint64_t oom;		  /**< stores refused for lack of memory */
 	uint64_t hash_collisions; /**< lookups whose hash matched but key did not */
 	/** times the owner waited for remote readers' grace period to reuse memory */

@@ -512,6 +512,8 @@ static void test_touch_and_lazy_expiry(void **st)
 	/* a past exptime is invisible at once (negative exptime) */
 	assert_int_equal(set(s, WC_MODE_SET, "past", "v", 0, T0 - 1, 0, NULL), WC_STORE_OK);
 	expect(s, "past", NULL);
+	/* found expired by a lookup: memcached's get_expired */
+	assert_int_equal(wc_store_stats(s)->get_expired, 1);
 	wc_item_set_exptime(s, get(s, "u"), T0 + 100); /* touch */
 	assert_int_equal(wc_item_exptime(get(s, "u")), T0 + 100);
 	wc_store_tick(s, T0 + 9);
