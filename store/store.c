@@ -598,15 +598,22 @@ static void walk_forget(struct wc_store *s, int32_t i)
 	}
 }
 
-static void free_push(struct wc_store *s, int32_t i)
+/* An emptied segment's bookkeeping, before it joins the free or retired list. */
+static void seg_clear(struct seg *g, enum seg_state state)
 {
-	struct seg *g = &s->segs[i];
-
-	g->state = SEG_FREE;
+	g->state = (uint8_t)state;
 	g->used = 0;
 	g->live = 0;
 	g->exp_min = 0;
 	g->prev = -1;
+	g->next = -1;
+}
+
+static void free_push(struct wc_store *s, int32_t i)
+{
+	struct seg *g = &s->segs[i];
+
+	seg_clear(g, SEG_FREE);
 	g->next = s->free_head;
 	s->free_head = i;
 	s->nfree++;
@@ -619,12 +626,7 @@ static void seg_retire(struct wc_store *s, int32_t i)
 {
 	struct seg *g = &s->segs[i];
 
-	g->state = SEG_RETIRED;
-	g->used = 0;
-	g->live = 0;
-	g->exp_min = 0;
-	g->prev = -1;
-	g->next = -1;
+	seg_clear(g, SEG_RETIRED);
 	g->token = rte_rcu_qsbr_start(s->qsbr);
 	if (s->ret_tail >= 0)
 		s->segs[s->ret_tail].next = i;
