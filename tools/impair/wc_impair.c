@@ -153,19 +153,19 @@ static double *imp_field(struct impairments *im, int id)
 /* Counters: one table for the struct, the text and the JSON                */
 /* ------------------------------------------------------------------------ */
 
-#define COUNTERS(X)                                                              \
-	X(rx, "frames read from the input interface")                            \
-	X(forwarded, "frames sent on the output interface, duplicates included") \
-	X(dropped, "frames dropped by --loss")                                   \
-	X(duplicated, "extra copies sent by --dup")                              \
-	X(reordered, "held-back frames sent after a later one")                  \
-	X(reorder_expired, "held-back frames sent when --reorder-hold ran out")  \
-	X(corrupted, "frames with one bit flipped")                              \
-	X(delayed, "frames scheduled later than they came")                      \
-	X(overflow, "frames dropped because --limit frames were queued")         \
-	X(oversize, "frames longer than the read buffer, dropped")               \
-	X(tx_errors, "frames the output socket refused")                         \
-	X(kernel_drops, "frames the kernel dropped before we read them")         \
+#define COUNTERS(X)                                                                    \
+	X(rx, "frames read from the input interface")                                  \
+	X(forwarded, "frames sent on the output interface, duplicates included")       \
+	X(dropped, "frames dropped by --loss")                                         \
+	X(duplicated, "extra copies sent by --dup")                                    \
+	X(reordered, "held-back frames sent after a later one")                        \
+	X(reorder_expired, "held-back frames sent when --reorder-hold ran out")        \
+	X(corrupted, "frames with one bit flipped")                                    \
+	X(delayed, "frames scheduled later than they came")                            \
+	X(overflow, "frames dropped because --limit frames were queued, or no memory") \
+	X(oversize, "frames longer than the read buffer, dropped")                     \
+	X(tx_errors, "frames the output socket refused")                               \
+	X(kernel_drops, "frames the kernel dropped before we read them")               \
 	X(queued, "frames waiting at the time of the report")
 
 struct counters {
@@ -422,6 +422,8 @@ static void impair_frame(struct direction *d, uint8_t *data, uint32_t len, uint6
 		d->c.delayed++;
 
 	if (dup) {
+		/* Counted even if it cannot be stored: then it is an overflow too. */
+		d->c.duplicated++;
 		copy = frame_new(data, len);
 		if (copy == NULL)
 			d->c.overflow++;
@@ -434,7 +436,7 @@ static void impair_frame(struct direction *d, uint8_t *data, uint32_t len, uint6
 	}
 	f = frame_new(data, len);
 	if (f == NULL) {
-		d->c.overflow++;
+		d->c.overflow += copy != NULL ? 2 : 1;
 		free(copy);
 		return;
 	}
@@ -443,7 +445,6 @@ static void impair_frame(struct direction *d, uint8_t *data, uint32_t len, uint6
 	if (copy != NULL) {
 		/* Right behind its original, held back with it if it is. */
 		place(d, when, copy, hold);
-		d->c.duplicated++;
 	}
 }
 
