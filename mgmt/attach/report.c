@@ -478,6 +478,14 @@ void wc_report_value(const struct wc_attach *a, const struct wc_config *live,
 	const struct wc_config *c = (o->flags & WC_OPT_DP) ? live : &a->own;
 
 	buf[0] = '\0';
+	/*
+	 * The prefix in effect is the one we attached by: wirecached's own
+	 * option loses to an explicit EAL --file-prefix.
+	 */
+	if (strcmp(o->name, "file-prefix") == 0) {
+		snprintf(buf, len, "%s", a->own.file_prefix);
+		return;
+	}
 	wc_config_get(c, o->name, buf, len);
 }
 
