@@ -22,6 +22,8 @@ per line on its stdout.
   flush           the cache is empty after it (a get misses)
   usage           unknown commands, bad arguments and bad JSON: "usage"
   stdin_closed    EOF on stdin: exit 0; a new child attaches again
+  contract_mismatch  the shared block's version lowered by one (in the
+                  hugepage file): a new child says so in one line, exits 3
   primary_dies    SIGKILL wirecached: the child exits 4 at once
   no_dataplane    no primary with that prefix: exit 2 with one clear line
 
@@ -29,6 +31,7 @@ per line on its stdout.
 """
 
 import json
+import mmap
 import os
 import re
 import select
@@ -47,6 +50,16 @@ from runner import check, eq  # noqa: E402
 NET = 65  # 10.200.65.0/24
 PAGES = 80  # 16m of items, its index, 4095 mbufs and EAL's own, with room
 LIMIT = "16m"
+MAGIC = (0x31657269776377).to_bytes(8, "little")  # WC_SHARED_MAGIC, "wcwire1"
+
+
+def _read(rel):
+    with open(os.path.join(netns.ROOT, rel)) as f:
+        return f.read()
+
+
+CONTRACT = int(re.search(r"#define WC_CONTRACT_VERSION (\d+)", _read("mgmt/contract.h")).group(1))
+WC_VERSION = re.search(r"version : '([^']+)'", _read("meson.build")).group(1)
 
 cases = runner.Cases()
 case = cases.add
@@ -172,7 +185,8 @@ def status(x):
     d = x.child.ok({"cmd": "status"})
     eq(d["health"], "ok", "health (reasons %s)" % d.get("reasons"))
     eq(d["reasons"], [], "reasons")
-    eq(d["contract_version"], 4, "contract_version")
+    eq(d["contract_version"], CONTRACT, "contract_version")
+    eq(d["version"], WC_VERSION, "version")
     dp = d["dataplane"]
     eq(dp["attached"], True, "attached")
     eq(dp["pid"], x.pid, "the primary's pid")
@@ -375,6 +389,49 @@ def stdin_closed(x):
     eq(x.child.ok({"cmd": "status"})["dataplane"]["pid"], x.pid, "attached again")
     eq(x.child.ok({"cmd": "config", "args": ["get", "memory-limit"]})["options"][0]["value"],
        "8m", "the live config")
+
+
+def shared_block(huge):
+    """(file, offset) of wirecached's struct wc_shared in our hugetlbfs mount:
+    the magic "wcwire1", the contract version and wirecached's version string."""
+    for name in sorted(os.listdir(huge.dir)):
+        path = os.path.join(huge.dir, name)
+        with open(path, "rb") as f:
+            data = f.read()
+        for m in re.finditer(re.escape(MAGIC), data):
+            o = m.start()
+            if (data[o + 8:o + 12] == CONTRACT.to_bytes(4, "little") and
+                    data[o + 16:o + 16 + len(WC_VERSION) + 1] == WC_VERSION.encode() + b"\0"):
+                return path, o
+    return None, None
+
+
+def poke(path, off, data):
+    fd = os.open(path, os.O_RDWR)
+    try:
+        with mmap.mmap(fd, os.fstat(fd).st_size) as m:
+            m[off:off + len(data)] = data
+    finally:
+        os.close(fd)
+
+
+@case
+def contract_mismatch(x):
+    """A dataplane of another contract version: one line, exit 3."""
+    path, off = shared_block(x.huge)
+    check(path is not None, "wirecached's shared block found in %s" % x.huge.dir)
+    poke(path, off + 8, (CONTRACT - 1).to_bytes(4, "little"))
+    try:
+        p = subprocess.run([x.path, "--", "--file-prefix", x.prefix], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=30)
+    finally:
+        poke(path, off + 8, CONTRACT.to_bytes(4, "little"))
+    last = p.stderr.strip().splitlines()[-1:]
+    eq(p.returncode, 3, "exit status (%s)" % p.stderr.strip())
+    eq(last, ["wirecache-mgmt-attach: contract version %d, this mgmt speaks %d" %
+              (CONTRACT - 1, CONTRACT)], "its line")
+    eq(p.stdout, "", "nothing on stdout")
+    eq(x.child.ok({"cmd": "status"})["health"], "ok", "the attached child still serves")
 
 
 @case
