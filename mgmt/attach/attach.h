@@ -72,13 +72,6 @@ json_t *wc_report_config(const struct wc_attach *a, const char *name);
 /** {"generation":N,"values":{name: canonical value}} of every option. */
 json_t *wc_report_config_dump(const struct wc_attach *a);
 
-/**
- * An option's value as the dataplane or this process has it: options
- * wirecached reads from the live config @p live, mgmt-only ones from our own.
- */
-void wc_report_value(const struct wc_attach *a, const struct wc_config *live,
-		     const struct wc_opt_info *o, char *buf, size_t len);
-
 /** A log level's name ("error", "notice", ...) from an RTE_LOG_* number. */
 const char *wc_report_level_name(uint32_t level);
 

@@ -472,8 +472,12 @@ json_t *wc_report_status(const struct wc_attach *a)
 	return doc;
 }
 
-void wc_report_value(const struct wc_attach *a, const struct wc_config *live,
-		     const struct wc_opt_info *o, char *buf, size_t len)
+/*
+ * An option's value as the dataplane or this process has it: options
+ * wirecached reads from the live config @p live, mgmt-only ones from our own.
+ */
+static void option_value(const struct wc_attach *a, const struct wc_config *live,
+			 const struct wc_opt_info *o, char *buf, size_t len)
 {
 	const struct wc_config *c = (o->flags & WC_OPT_DP) ? live : &a->own;
 
@@ -502,7 +506,7 @@ static json_t *option(const struct wc_attach *a, const struct wc_config *live,
 	json_t *j = json_object();
 	char val[1024];
 
-	wc_report_value(a, live, o, val, sizeof(val));
+	option_value(a, live, o, val, sizeof(val));
 	json_object_set_new(j, "name", json_string(o->name));
 	json_object_set_new(j, "value", json_string(val));
 	json_object_set_new(j, "default", json_string(o->def));
@@ -549,7 +553,7 @@ json_t *wc_report_config_dump(const struct wc_attach *a)
 	for (size_t i = 0; i < wc_config_count(); i++) {
 		const struct wc_opt_info *o = wc_config_info(i);
 
-		wc_report_value(a, &live, o, val, sizeof(val));
+		option_value(a, &live, o, val, sizeof(val));
 		json_object_set_new(vals, o->name, json_string(val));
 	}
 	json_object_set_new(doc, "generation", u64(gen));
