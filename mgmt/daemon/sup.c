@@ -104,15 +104,12 @@ bool wc_sup_attached(void)
 }
 
 /* The dataplane (or our view of it) went away: remember since when. */
-static void mark_down(const char *why)
+static void mark_down(void)
 {
 	pthread_mutex_lock(&sup.st);
 	if (sup.attached) {
 		sup.attached = false;
 		sup.down_since_ns = wc_util_now_ns();
-		pthread_mutex_unlock(&sup.st);
-		wc_mlog(WC_MLOG_WARNING, "detached from the dataplane: %s", why);
-		return;
 	}
 	pthread_mutex_unlock(&sup.st);
 }
@@ -180,7 +177,9 @@ static int spawn(void)
 	pthread_mutex_lock(&sup.st);
 	snprintf(level, sizeof(level), "%s", wc_mlog_level_name(wc_mlog_level()));
 	pthread_mutex_unlock(&sup.st);
+	/* No EAL arguments of ours (the child builds them): only options, after "--". */
 	argv[argc++] = sup.attach_path;
+	argv[argc++] = "--";
 	if (sup.config_path[0] != '\0') {
 		argv[argc++] = "--config";
 		argv[argc++] = sup.config_path;
@@ -329,13 +328,14 @@ static json_t *converse(const json_t *req, int timeout_ms)
 		if (sup.pid > 0)
 			kill(sup.pid, SIGKILL);
 		close_pipe();
-		mark_down("the attach process stopped answering");
+		mark_down();
 		return wc_sup_error("timeout", "the dataplane did not answer within %d ms",
 				    timeout_ms);
 	}
 	if (rc != 0) {
-		/* The child is gone or going; reap() says why and marks us down. */
+		/* The child is gone or going; reap() says why. */
 		close_pipe();
+		mark_down();
 		return wc_sup_error("dataplane_down", "the dataplane went away");
 	}
 	resp = json_loads(line, 0, &jerr);
@@ -455,6 +455,7 @@ static uint64_t reap(int status, uint64_t now)
 		break;
 	case 4:
 		snprintf(why, sizeof(why), "the dataplane exited");
+		wc_mlog(WC_MLOG_WARNING, "detached: %s", why);
 		break;
 	case 127:
 		snprintf(why, sizeof(why), "cannot run %.200s", sup.attach_path);
@@ -472,7 +473,7 @@ static uint64_t reap(int status, uint64_t now)
 		wc_mlog(WC_MLOG_WARNING, "%s", why);
 		break;
 	}
-	mark_down(why);
+	mark_down();
 	pthread_mutex_lock(&sup.st);
 	/* Only a reason besides "down" is worth a line of its own in status. */
 	if (code == 3 || code == 127 || (code != 2 && code != 4))
