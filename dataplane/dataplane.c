@@ -24,11 +24,63 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
+#include <rte_random.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "dataplane/lcore.h"
 #include "dataplane/proto/mc_udp.h"
 #include "store/store.h"
+
+/* A ring of the contract's 512-byte elements, reused if a previous setup left it. */
+static struct rte_ring *contract_ring(const char *name)
+{
+	struct rte_ring *r = rte_ring_lookup(name);
+
+	if (r != NULL) {
+		rte_ring_reset(r);
+		return r;
+	}
+	return rte_ring_create_elem(name, 512, WC_RING_SLOTS, SOCKET_ID_ANY, RING_F_SC_DEQ);
+}
+
+/*
+ * The memzone and rings of mgmt/contract.h. The magic is written last, so
+ * an attaching mgmt never sees a half-filled block as ready.
+ */
+static int setup_shared(struct wc_dataplane *dp)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(WC_MZ_SHARED);
+	struct wc_shared *sh;
+
+	if (mz == NULL)
+		mz = rte_memzone_reserve(WC_MZ_SHARED, sizeof(*sh), SOCKET_ID_ANY, 0);
+	if (mz == NULL || mz->len < sizeof(*sh))
+		return -ENOMEM;
+	sh = mz->addr;
+	memset(sh, 0, sizeof(*sh));
+	sh->version = WC_CONTRACT_VERSION;
+	sh->size = sizeof(*sh);
+	snprintf(sh->wc_version, sizeof(sh->wc_version), "%s", WC_VERSION);
+	sh->instance = rte_rand();
+	sh->pid = dp->pid;
+	sh->state = WC_DP_STARTING;
+	sh->start_time = dp->start_time;
+	sh->tsc_hz = dp->tsc_hz;
+	sh->n_workers = dp->n_workers;
+	sh->port_id = (uint16_t)dp->cfg->port;
+	sh->n_ports = 1;
+	snprintf(sh->config_file, sizeof(sh->config_file), "%s",
+		 dp->config_file != NULL ? dp->config_file : "");
+	sh->cfg = *dp->cfg;
+	dp->sh = sh;
+	dp->ctl_ring = contract_ring(WC_RING_CTL);
+	dp->event_ring = contract_ring(WC_RING_EVENT);
+	if (dp->ctl_ring == NULL || dp->event_ring == NULL)
+		return -ENOMEM;
+	return 0;
+}
 
 /* The RCU variable of all workers, each registered under its index. */
 static int setup_qsbr(struct wc_dataplane *dp)
@@ -75,6 +127,8 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 	dp->parts = rte_zmalloc("wc_parts", sizeof(dp->parts[0]) * dp->n_workers, 0);
 	if (dp->lcores == NULL || dp->parts == NULL)
 		return -ENOMEM;
+	if (dp->n_workers > WC_MAX_WORKERS)
+		return -ERANGE;
 	if (dp->n_workers > 1) {
 		rc = setup_qsbr(dp);
 		if (rc != 0)
@@ -101,6 +155,12 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 		snprintf(name, sizeof(name), "wc_part%u", i);
 		lc->lcore_id = id;
 		lc->index = i;
+		lc->sh = &dp->sh->lcores[i];
+		lc->st = &lc->sh->st;
+		lc->sh->lcore_id = id;
+		lc->sh->socket_id = rte_lcore_to_socket_id(id);
+		lc->sh->index = i;
+		lc->backoff = cfg->idle_backoff;
 		lc->store = wc_store_create(&sc);
 		if (lc->store == NULL) {
 			RTE_LOG(ERR, USER1,
@@ -109,14 +169,15 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 			return -ENOMEM;
 		}
 		dp->parts[i] = lc->store;
+		lc->sh->part.numa_node = wc_store_numa_node(lc->store);
 		wc_store_tick(lc->store, dp->start_time);
 		lc->mc.srv = &dp->mc;
 		lc->mc.store = lc->store;
-		lc->mc.st = &lc->st;
+		lc->mc.st = lc->st;
 		lc->net.ifc = &dp->ifc;
 		lc->net.queue = (uint16_t)i;
 		lc->net.pool = pool;
-		lc->net.st = &lc->st;
+		lc->net.st = lc->st;
 		lc->net.tsc_hz = dp->tsc_hz;
 		lc->net.now_tsc = dp->start_tsc;
 		lc->net.app_arg[0] = &lc->mc;
@@ -164,6 +225,8 @@ int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
 	dp->ifc.apps[0].port = rte_cpu_to_be_16((uint16_t)cfg->udp_port);
 	dp->ifc.apps[0].input = wc_mc_udp_input;
 	dp->ifc.n_apps = 1;
+	if (setup_shared(dp) != 0)
+		return -ENOMEM;
 	return setup_lcores(dp, pool);
 }
 
@@ -183,4 +246,5 @@ void wc_dataplane_teardown(struct wc_dataplane *dp)
 	dp->parts = NULL;
 	rte_free(dp->qsbr);
 	dp->qsbr = NULL;
+	/* The memzone and rings stay until EAL cleanup; a later setup reuses them. */
 }

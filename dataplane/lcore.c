@@ -57,7 +57,7 @@ static void idle(struct wc_lcore *lc, bool backoff)
 
 	if (us > IDLE_SLEEP_MAX_US)
 		us = IDLE_SLEEP_MAX_US;
-	lc->st.idle_sleeps++;
+	lc->st->idle_sleeps++;
 	/* Asleep, this lcore reads nothing: memory reuse need not wait for it. */
 	if (lc->qsbr != NULL)
 		rte_rcu_qsbr_thread_offline(lc->qsbr, lc->index);
@@ -72,6 +72,7 @@ static void tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc)
 	wc_store_tick(lc->store, wc_dataplane_now(dp, now_tsc));
 	/* An idle partition drops what another lcore's flush_all made stale. */
 	wc_mc_flush_catch_up(&lc->mc);
+	wc_ctl_lcore_tick(dp, lc, now_tsc);
 	if (dp->stop_tsc != 0 && now_tsc >= dp->stop_tsc)
 		wc_quit = 1;
 }
@@ -80,13 +81,15 @@ int wc_lcore_main(void *arg)
 {
 	struct wc_dataplane *dp = arg;
 	struct wc_lcore *lc = wc_lcore_self(dp);
-	const bool backoff = dp->cfg->idle_backoff;
 	struct rte_mbuf *pkts[RX_BURST];
 	bool multi;
 
 	if (lc == NULL)
 		return 0;
 	multi = lc->xc.n > 1;
+	/* The port is up: from here on this lcore reads its own copy of the policy. */
+	lc->ifc = dp->ifc;
+	lc->net.ifc = &lc->ifc;
 	/*
 	 * The idle backoff's short sleeps would otherwise be stretched by the
 	 * default 50 us timer slack, adding that much latency to the first
@@ -101,6 +104,7 @@ int wc_lcore_main(void *arg)
 	/* Registered by setup; from now on this lcore may read other partitions. */
 	if (lc->qsbr != NULL)
 		rte_rcu_qsbr_thread_online(lc->qsbr, lc->index);
+	__atomic_store_n(&lc->sh->state, WC_LCORE_RUNNING, __ATOMIC_RELEASE);
 
 	while (!wc_quit) {
 		uint64_t t0 = rte_rdtsc();
@@ -126,9 +130,9 @@ int wc_lcore_main(void *arg)
 		if (work > 0) {
 			lc->idle_polls = 0;
 			wc_net_tx_flush(&lc->net);
-			lc->st.busy_cycles += rte_rdtsc() - t0;
+			lc->st->busy_cycles += rte_rdtsc() - t0;
 		} else {
-			idle(lc, backoff);
+			idle(lc, lc->backoff);
 		}
 		if (t0 >= lc->next_tick_tsc)
 			tick(dp, lc, t0);
@@ -136,5 +140,6 @@ int wc_lcore_main(void *arg)
 	wc_net_tx_flush(&lc->net);
 	if (lc->qsbr != NULL)
 		rte_rcu_qsbr_thread_offline(lc->qsbr, lc->index);
+	__atomic_store_n(&lc->sh->state, WC_LCORE_STOPPED, __ATOMIC_RELEASE);
 	return 0;
 }

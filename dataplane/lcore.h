@@ -14,7 +14,7 @@
 
 #include <rte_common.h>
 
-#include "dataplane/config.h"
+#include "mgmt/config.h"
 #include "dataplane/net/net.h"
 #include "dataplane/proto/mc.h"
 #include "dataplane/xcore.h"
@@ -36,8 +36,11 @@ struct wc_lcore {
 	unsigned int index;	    /**< 0..n_workers-1: queue, partition and RCU thread id */
 	uint32_t idle_polls;	    /**< consecutive empty polls */
 	uint64_t next_tick_tsc;	    /**< when to run timers next */
-	struct wc_lcore_stats st;   /**< this lcore's counters */
-	struct wc_lcore_stats base; /**< baseline of `stats reset` */
+	struct wc_lcore_stats *st;  /**< this lcore's counters (in sh) */
+	struct wc_lcore_shared *sh; /**< what mgmt sees of this lcore (mgmt/contract.h) */
+	struct wc_iface ifc;	    /**< this lcore's copy of the interface and its policy */
+	bool backoff;		    /**< idle-backoff, as last applied */
+	uint64_t flush_seen;	    /**< the control thread's last flush this lcore did */
 } __rte_cache_aligned;
 
 /** The whole dataplane; built in main, read-only once the lcores run. */
@@ -56,6 +59,13 @@ struct wc_dataplane {
 	uint32_t start_time; /**< unix seconds at start_tsc */
 	uint64_t stop_tsc;   /**< --lifetime deadline, 0 = none */
 	int pid;
+	const char *config_file; /**< the --config file, "" if none */
+	struct wc_shared *sh;	 /**< the memzone mgmt attaches to (mgmt/contract.h) */
+	struct rte_ring *ctl_ring;
+	struct rte_ring *event_ring;
+	/** A flush the control thread asked every lcore for (wc_ctl.c). */
+	uint64_t ctl_flush_seq;
+	uint32_t ctl_flush_when;
 	/** Immediate flush_all across partitions (wc_mc_server.flush_gen). */
 	uint64_t flush_gen __rte_cache_aligned;
 	uint64_t part_gen[RTE_MAX_LCORE]; /**< the generation partition i applied */
@@ -90,6 +100,25 @@ int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool);
 
 /** Free what wc_dataplane_setup() built. */
 void wc_dataplane_teardown(struct wc_dataplane *dp);
+
+/**
+ * Start the control thread (a DPDK control thread, not a worker): it takes
+ * mgmt's requests from the control ring (config set, flush, stats reset),
+ * applies them and replies on the event ring, and sends the dataplane's log
+ * lines there too. Call once the lcores' contexts exist.
+ * @return 0 or a negative errno.
+ */
+int wc_ctl_start(struct wc_dataplane *dp);
+
+/** Stop the control thread (after the lcores stopped) and detach logging. */
+void wc_ctl_stop(struct wc_dataplane *dp);
+
+/**
+ * An lcore's share of the control work, run from its tick: publish the
+ * heartbeat and the partition's figures, apply a new config generation's
+ * runtime options and a requested flush.
+ */
+void wc_ctl_lcore_tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc);
 
 /** The memcached `stats` hook over every lcore and partition. */
 int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "dataplane/config.h"
+#include "mgmt/config.h"
 #include "dataplane/lcore.h"
 #include "dataplane/proto/mc_udp.h"
 #include "store/store.h"
@@ -44,6 +45,17 @@ static int app_args_start(int argc, char **argv)
 	return argc;
 }
 
+/* Is @p flag (or --flag=...) among EAL's arguments? */
+static bool has_eal_flag(int argc, char **argv, const char *flag)
+{
+	size_t n = strlen(flag);
+
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], flag, n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
+			return true;
+	return false;
+}
+
 static void fmt_ip(char *buf, size_t len, uint32_t ip_be)
 {
 	uint32_t ip = rte_be_to_cpu_32(ip_be);
@@ -55,15 +67,19 @@ int main(int argc, char **argv)
 {
 	static struct wc_config cfg;
 	static struct wc_dataplane dp;
+	static char config_file[WC_PATH_MAX], prefix_arg[96];
 	struct rte_mempool *pool = NULL;
 	char err[512], ipbuf[16];
 	int app = app_args_start(argc, argv);
 	int rc, status = EXIT_FAILURE;
+	char **eal_argv;
+	int eal_argc;
 
 	/* Options first: --help and a bad value need no EAL. */
 	wc_config_defaults(&cfg);
 	rc = wc_config_parse_args(&cfg, app < argc ? argc - app : 1, app < argc ? &argv[app] : argv,
-				  err, sizeof(err));
+				  "wirecached", WC_OPT_DP, config_file, sizeof(config_file), err,
+				  sizeof(err));
 	if (rc == 1)
 		return EXIT_SUCCESS;
 	if (rc != 0) {
@@ -73,7 +89,18 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	rc = rte_eal_init(app, argv);
+	/* The shared-memory name wirecache-mgmt attaches by, unless EAL's flags give one. */
+	eal_argv = calloc((size_t)app + 2, sizeof(*eal_argv));
+	if (eal_argv == NULL)
+		return EXIT_FAILURE;
+	memcpy(eal_argv, argv, sizeof(*argv) * (size_t)app);
+	eal_argc = app;
+	if (!has_eal_flag(app, argv, "--file-prefix") && !has_eal_flag(app, argv, "--in-memory") &&
+	    !has_eal_flag(app, argv, "--no-shconf")) {
+		snprintf(prefix_arg, sizeof(prefix_arg), "--file-prefix=%s", cfg.file_prefix);
+		eal_argv[eal_argc++] = prefix_arg;
+	}
+	rc = rte_eal_init(eal_argc, eal_argv);
 	if (rc < 0) {
 		fprintf(stderr, "wirecached: EAL start failed: %s\n", rte_strerror(rte_errno));
 		return EXIT_FAILURE;
@@ -81,6 +108,7 @@ int main(int argc, char **argv)
 	rte_log_set_global_level(cfg.log_level);
 
 	dp.cfg = &cfg;
+	dp.config_file = config_file;
 	/* Every EAL lcore is a worker with its own queue and partition. */
 	dp.n_workers = rte_lcore_count();
 
@@ -113,6 +141,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (wc_ctl_start(&dp) != 0) {
+		fprintf(stderr, "wirecached: cannot start the control thread\n");
+		goto out;
+	}
+	/* Ready for wirecache-mgmt: the magic is the last word written. */
+	dp.sh->state = WC_DP_RUNNING;
+	__atomic_store_n(&dp.sh->magic, WC_SHARED_MAGIC, __ATOMIC_RELEASE);
+
 	fmt_ip(ipbuf, sizeof(ipbuf), cfg.ip.addr);
 	printf("wirecached: ready ip=%s/%d mac=" RTE_ETHER_ADDR_PRT_FMT
 	       " udp=%u port=%u lcores=%u memory-limit=%llu\n",
@@ -122,6 +158,8 @@ int main(int argc, char **argv)
 
 	rte_eal_mp_remote_launch(wc_lcore_main, &dp, CALL_MAIN);
 	rte_eal_mp_wait_lcore();
+	dp.sh->state = WC_DP_STOPPING;
+	wc_ctl_stop(&dp);
 	wc_port_teardown(&dp);
 	status = EXIT_SUCCESS;
 	printf("wirecached: stopped\n");
@@ -130,5 +168,6 @@ out:
 	wc_dataplane_teardown(&dp);
 	rte_mempool_free(pool);
 	rte_eal_cleanup();
+	free(eal_argv);
 	return status;
 }

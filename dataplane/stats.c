@@ -33,7 +33,7 @@ static void sum_lcores(const struct wc_dataplane *dp, struct wc_lcore_stats *tot
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		const struct wc_lcore *lc = &dp->lcores[i];
 
-#define WC_SUM(name, desc) tot->name += lc->st.name - lc->base.name;
+#define WC_SUM(name, desc) tot->name += lc->sh->st.name - lc->sh->base.name;
 		WC_LCORE_STATS(WC_SUM)
 #undef WC_SUM
 	}
@@ -97,7 +97,8 @@ static void stats_partitions(const struct wc_dataplane *dp, struct wc_out *out)
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		const struct wc_lcore *lc = &dp->lcores[i];
 
-#define WC_LCORE_LINE(name) stat_indexed(out, "lcore", i, #name, lc->st.name - lc->base.name);
+#define WC_LCORE_LINE(name) \
+	stat_indexed(out, "lcore", i, #name, lc->sh->st.name - lc->sh->base.name);
 		WC_LCORE_LINE(rx_packets)
 		WC_LCORE_LINE(udp_datagrams)
 		WC_LCORE_LINE(xcore_forwarded)
@@ -205,7 +206,7 @@ int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out)
 	if (sub_is(sub, sublen, "reset")) {
 		/* Each lcore's baseline is written here and only read elsewhere. */
 		for (unsigned int i = 0; i < dp->n_workers; i++)
-			dp->lcores[i].base = dp->lcores[i].st;
+			dp->lcores[i].sh->base = dp->lcores[i].sh->st;
 		return 0;
 	}
 	/* No slab classes: the item store has segments, not slabs. */

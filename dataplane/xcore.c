@@ -185,7 +185,7 @@ int wc_xcore_setup(struct wc_dataplane *dp)
 
 		x->n = n;
 		x->self = i;
-		x->st = &dp->lcores[i].st;
+		x->st = dp->lcores[i].st;
 	}
 	if (n <= 1)
 		return 0;

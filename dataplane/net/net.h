@@ -17,10 +17,10 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "mgmt/config.h"
 #include "mgmt/contract.h"
 
 #define WC_TX_MAX	64   /**< packets buffered before a forced TX burst */
-#define WC_ALLOW_MAX	32   /**< CIDRs in the UDP allowlist */
 #define WC_UDP_APPS	4    /**< UDP applications per interface */
 #define WC_ARP_SLOTS	256  /**< ARP cache entries per lcore (direct-mapped) */
 #define WC_BUDGET_SLOTS 4096 /**< per-source reply budgets (direct-mapped) */
@@ -28,11 +28,6 @@
 /** Headroom a UDP reply mbuf keeps for Ethernet + VLAN + IPv4 + UDP headers. */
 #define WC_UDP_HDR_ROOM (RTE_ETHER_HDR_LEN + 4 + 20 + 8)
 
-/** An IPv4 prefix; addresses and masks in network byte order. */
-struct wc_cidr {
-	uint32_t addr;
-	uint32_t mask;
-};
 
 /** The peer of a UDP datagram, captured at input for the reply. */
 struct wc_udp_peer {
@@ -180,13 +175,5 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
  */
 bool wc_udp_budget_take(struct wc_net *n, const struct wc_udp_peer *peer, uint32_t bytes);
 
-/**
- * Parse "A.B.C.D/N" (or "A.B.C.D" = /32) strictly: decimal octets 0-255
- * without leading zeros, N 0-32, nothing else. The address keeps its host
- * bits ("10.200.0.1/24" names an interface address and its subnet); users
- * match under the mask. Thread-safe.
- * @return 0, or -EINVAL (out untouched).
- */
-int wc_cidr_parse(const char *s, struct wc_cidr *out);
 
 #endif /* WC_NET_H */

@@ -111,7 +111,7 @@ void drain()
 
 void bm_udp(benchmark::State &st, Op op)
 {
-	const struct wc_lcore_stats *s = &fx.lc->st;
+	const struct wc_lcore_stats *s = fx.lc->st;
 	uint64_t hits0 = s->mc_get_hits, sets0 = s->mc_cmd_set, tx0 = s->tx_packets;
 	unsigned pos = 0;
 
@@ -148,7 +148,7 @@ void preload()
 		while (stock_next < stock_n)
 			wc_fixture_input(&fx, stock[stock_next++], kBurst);
 	}
-	if (fx.lc->st.mc_cmd_set < kKeys)
+	if (fx.lc->st->mc_cmd_set < kKeys)
 		fail("preload: the sets were not executed");
 }
 

@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 	}
 	/* Load every key first (not measured when op is get). */
 	run("set", NKEYS / BURST, false);
-	st = &fx.lc->st;
+	st = fx.lc->st;
 	uint64_t hits0 = st->mc_get_hits, sets0 = st->mc_cmd_set, tx0 = st->tx_packets;
 
 	run(op, bursts, true);

@@ -28,6 +28,7 @@ namespaces by mistake fails at once instead of leaving the machine.
 
 import atexit
 import contextlib
+import glob
 import ctypes
 import os
 import re
@@ -35,6 +36,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -390,21 +392,87 @@ def wirecached_path():
     return None
 
 
+class Hugepages:
+    """Reserve @p pages 2 MB pages and mount a private hugetlbfs."""
+
+    def __init__(self, pages):
+        self.added = 0
+        self.dir = None
+        self.mounted = False
+        _live.append(self)
+        try:
+            with open("/proc/sys/vm/nr_hugepages") as f:
+                old = int(f.read())
+            free = self._free()
+            if free < pages:
+                with open("/proc/sys/vm/nr_hugepages", "w") as f:
+                    f.write(str(old + pages - free))
+                with open("/proc/sys/vm/nr_hugepages") as f:
+                    self.added = int(f.read()) - old
+            self.dir = tempfile.mkdtemp(prefix="wc-huge-")
+            subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev", self.dir],
+                           check=True, capture_output=True)
+            self.mounted = True
+        except (OSError, subprocess.CalledProcessError) as e:
+            log("hugepages unavailable:", e)
+        self.ok = self.mounted and self._free() >= pages
+
+    @staticmethod
+    def _free():
+        with open("/proc/meminfo") as f:
+            return int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
+
+    def used(self):
+        """Bytes of hugepages held by files in our mount: the process's."""
+        total = 0
+        for p in glob.glob(os.path.join(self.dir, "*")):
+            try:
+                total += os.stat(p).st_blocks * 512
+            except FileNotFoundError:
+                pass
+        return total
+
+    def close(self):
+        if self in _live:
+            _live.remove(self)
+        if self.mounted:
+            subprocess.run(["umount", self.dir], capture_output=True)
+            self.mounted = False
+        if self.dir:
+            try:
+                os.rmdir(self.dir)
+            except OSError:
+                pass
+            self.dir = None
+        if self.added:
+            with open("/proc/sys/vm/nr_hugepages") as f:
+                cur = int(f.read())
+            with open("/proc/sys/vm/nr_hugepages", "w") as f:
+                f.write(str(max(0, cur - self.added)))
+            self.added = 0
+
+
 def start_wirecached(topo, opts=(), lifetime=240, path=None, timeout=60, eal=(), lcores="0",
-                     vdev_args=""):
+                     vdev_args="", huge=None, prefix=None):
     """Start wirecached on the srv end of @p topo and wait until it serves.
 
     @p lcores: EAL's -l list (each lcore a worker with its own queue, e.g.
     "0,1"); @p vdev_args: more ",key=value" arguments of the port's vdev
-    (e.g. "qpairs=2" for two af_packet queues, one per worker).
+    (e.g. "qpairs=2" for two af_packet queues, one per worker); @p huge: a
+    Hugepages whose mount EAL's memory comes from, with shared memory on, so
+    wirecache-mgmt can attach (DPDK secondaries need hugepages) under
+    @p prefix (EAL's --file-prefix; default unique per process and topology).
     """
     path = path or wirecached_path()
     if not path or not os.access(path, os.X_OK):
         raise RuntimeError("no wirecached binary (set WIRECACHED or pass --wirecached)")
-    prefix = "wc%d%s" % (os.getpid(), topo.srv.rsplit("-", 1)[1])
+    prefix = prefix or "wc%d%s" % (os.getpid(), topo.srv.rsplit("-", 1)[1])
+    if huge is not None:
+        mem = ["--huge-dir", huge.dir]
+    else:
+        mem = ["--no-huge", "-m", "512", "--no-shconf"]
     argv = ["timeout", "-s", "INT", "-k", "10", str(lifetime + 60), path,
-            "-l", lcores, "--no-huge", "-m", "512", "--no-pci", "--no-telemetry", "--no-shconf",
-            "--file-prefix", prefix]
+            "-l", lcores] + mem + ["--no-pci", "--no-telemetry", "--file-prefix", prefix]
     if isinstance(topo, TapTopology):
         vdev = topo.vdev()
     else:

@@ -26,12 +26,9 @@ more than 2 pages.
     test_memory.py [--wirecached PATH] [--only CASE,...]
 """
 
-import glob
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,66 +55,6 @@ def index_bytes(limit):
     p2 = 1 << (e - 1).bit_length()
     p2r = 1 << e.bit_length()  # the power of two above e + 1
     return (e + 1) * 16 + p2 // 8 * 64 + p2r * 4
-
-
-class Hugepages:
-    """Reserve @p pages 2 MB pages and mount a private hugetlbfs."""
-
-    def __init__(self, pages):
-        self.added = 0
-        self.dir = None
-        self.mounted = False
-        netns._live.append(self)
-        try:
-            with open("/proc/sys/vm/nr_hugepages") as f:
-                old = int(f.read())
-            free = self._free()
-            if free < pages:
-                with open("/proc/sys/vm/nr_hugepages", "w") as f:
-                    f.write(str(old + pages - free))
-                with open("/proc/sys/vm/nr_hugepages") as f:
-                    self.added = int(f.read()) - old
-            self.dir = tempfile.mkdtemp(prefix="wc-huge-")
-            subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev", self.dir],
-                           check=True, capture_output=True)
-            self.mounted = True
-        except (OSError, subprocess.CalledProcessError) as e:
-            netns.log("hugepages unavailable:", e)
-        self.ok = self.mounted and self._free() >= pages
-
-    @staticmethod
-    def _free():
-        with open("/proc/meminfo") as f:
-            return int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
-
-    def used(self):
-        """Bytes of hugepages held by files in our mount: the process's."""
-        total = 0
-        for p in glob.glob(os.path.join(self.dir, "*")):
-            try:
-                total += os.stat(p).st_blocks * 512
-            except FileNotFoundError:
-                pass
-        return total
-
-    def close(self):
-        if self in netns._live:
-            netns._live.remove(self)
-        if self.mounted:
-            subprocess.run(["umount", self.dir], capture_output=True)
-            self.mounted = False
-        if self.dir:
-            try:
-                os.rmdir(self.dir)
-            except OSError:
-                pass
-            self.dir = None
-        if self.added:
-            with open("/proc/sys/vm/nr_hugepages") as f:
-                cur = int(f.read())
-            with open("/proc/sys/vm/nr_hugepages", "w") as f:
-                f.write(str(max(0, cur - self.added)))
-            self.added = 0
 
 
 def start(topo, huge, lifetime=240):
@@ -153,7 +90,7 @@ class Ctx:
     def __init__(self):
         # The limit, the index, the packet pool and EAL's own, with room.
         need = (LIMIT + index_bytes(LIMIT) + MBUFS * MBUF_BYTES + EAL_FIXED) // PAGE + 16
-        self.huge = Hugepages(need)
+        self.huge = netns.Hugepages(need)
         if not self.huge.ok:
             netns.log("NOTE: no hugepages to be had; running with --no-huge and checking RSS")
         self.topo = netns.Topology(tag="m")

@@ -14,7 +14,7 @@
 
 #include <rte_mbuf.h>
 
-#include "dataplane/config.h"
+#include "mgmt/config.h"
 #include "dataplane/lcore.h"
 
 struct wc_fixture {
