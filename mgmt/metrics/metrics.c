@@ -535,6 +535,10 @@ static void render_dataplane(struct out *o, const json_t *stats)
 	family(o, "wirecache_dataplane_workers", GAUGE, "worker lcores of the running dataplane");
 	sample(o, NULL, 0, member(dp, "workers"));
 
+	family(o, "wirecache_dataplane_tsc_hertz", GAUGE,
+	       "TSC ticks per second: wirecache_busy_cycles_total divided by it is busy time");
+	sample(o, NULL, 0, member(dp, "tsc_hz"));
+
 	family(o, "wirecache_config_generation", GAUGE,
 	       "times the running dataplane's config was changed (wirectl config set)");
 	sample(o, NULL, 0, member(dp, "config_generation"));

@@ -104,12 +104,13 @@ static json_t *make_stats(void)
 			  (json_int_t)2600000, "rx_q1_packets", (json_int_t)2400000);
 	assert_non_null(port);
 
-	json_t *stats = json_pack(
-		"{s:{s:s,s:i,s:I,s:I,s:i,s:I},s:o,s:o,s:o,s:[o],s:{s:I,s:I}}", "dataplane",
-		"instance", "3f2a9c0d11e4b5a7", "pid", 4242, "start_time", (json_int_t)1795600000,
-		"uptime_seconds", (json_int_t)3600, "workers", 2, "config_generation",
-		(json_int_t)3, "totals", totals, "lcores", lcores, "partitions", parts, "ports",
-		port, "control", "ctl_requests", (json_int_t)7, "events_dropped", (json_int_t)0);
+	json_t *stats = json_pack("{s:{s:s,s:i,s:I,s:I,s:i,s:I,s:I},s:o,s:o,s:o,s:[o],s:{s:I,s:I}}",
+				  "dataplane", "instance", "3f2a9c0d11e4b5a7", "pid", 4242,
+				  "start_time", (json_int_t)1795600000, "uptime_seconds",
+				  (json_int_t)3600, "workers", 2, "config_generation",
+				  (json_int_t)3, "tsc_hz", (json_int_t)2100000000, "totals", totals,
+				  "lcores", lcores, "partitions", parts, "ports", port, "control",
+				  "ctl_requests", (json_int_t)7, "events_dropped", (json_int_t)0);
 	assert_non_null(stats);
 	return stats;
 }
@@ -394,6 +395,7 @@ static void test_render_up(void **state)
 	assert_sample(&e, "wirecache_dataplane_start_time_seconds", "", "1795600000");
 	assert_sample(&e, "wirecache_dataplane_workers", "", "2");
 	assert_sample(&e, "wirecache_config_generation", "", "3");
+	assert_sample(&e, "wirecache_dataplane_tsc_hertz", "", "2100000000");
 	assert_sample(&e, "wirecache_control_requests_total", "", "7");
 	assert_sample(&e, "wirecache_control_events_dropped_total", "", "0");
 
