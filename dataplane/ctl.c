@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_ring.h>
@@ -226,12 +227,37 @@ static void ctl_handle(struct wc_dataplane *dp, struct wc_ctl_msg *m)
 	}
 }
 
+/* The served ports' links, for mgmt (struct wc_port_link). */
+static void publish_links(struct wc_dataplane *dp)
+{
+	for (unsigned int i = 0; i < dp->sh->n_ports && i < WC_MAX_PORTS; i++) {
+		struct rte_eth_link l;
+		struct wc_port_link *p = &dp->sh->link[i];
+
+		memset(&l, 0, sizeof(l));
+		if (rte_eth_link_get_nowait((uint16_t)(dp->sh->port_id + i), &l) != 0)
+			continue;
+		p->speed_mbps = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l.link_speed;
+		p->up = l.link_status == RTE_ETH_LINK_UP;
+		p->full_duplex = l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX;
+		p->autoneg = l.link_autoneg == RTE_ETH_LINK_AUTONEG;
+		p->valid = 1;
+	}
+}
+
 static uint32_t ctl_main(void *arg)
 {
 	struct wc_dataplane *dp = arg;
 	struct wc_ctl_msg m[CTL_BURST];
+	uint64_t next_link = 0;
 
 	while (!ctl_stop) {
+		uint64_t now = rte_get_timer_cycles();
+
+		if (now >= next_link) {
+			publish_links(dp);
+			next_link = now + rte_get_timer_hz();
+		}
 		unsigned int n = rte_ring_sc_dequeue_burst_elem(dp->ctl_ring, m, sizeof(m[0]),
 								CTL_BURST, NULL);
 
@@ -279,6 +305,7 @@ int wc_ctl_start(struct wc_dataplane *dp)
 		setvbuf(log_stream, NULL, _IOLBF, 0);
 		rte_openlog_stream(log_stream);
 	}
+	publish_links(dp);
 	ctl_stop = false;
 	rc = rte_ctrl_thread_create(&ctl_tid, "wc-ctl", NULL, ctl_thread, dp);
 	if (rc != 0)

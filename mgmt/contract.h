@@ -165,6 +165,21 @@ struct wc_lcore_shared {
 	struct wc_part_stats part;
 } __attribute__((aligned(64)));
 
+#define WC_MAX_PORTS 4 /**< link blocks in wc_shared */
+
+/**
+ * A served port's link as the dataplane's control thread last read it (at
+ * start, then once a second). Published because some PMDs (net_tap) read
+ * the link through a file descriptor only the primary process has.
+ */
+struct wc_port_link {
+	uint32_t speed_mbps; /**< 0 = unknown */
+	uint8_t up;
+	uint8_t full_duplex;
+	uint8_t autoneg;
+	uint8_t valid; /**< 1 once read */
+};
+
 enum wc_dp_state {
 	WC_DP_STARTING = 0,
 	WC_DP_RUNNING = 1,
@@ -186,6 +201,7 @@ struct wc_shared {
 	uint16_t port_id;      /**< the ethdev port served */
 	uint16_t n_ports;      /**< ports served (1) */
 	char config_file[256]; /**< the --config file wirecached read, "" if none */
+	struct wc_port_link link[WC_MAX_PORTS]; /**< [i]: port port_id + i */
 
 	/* Control thread's counters. */
 	uint64_t ctl_requests;	 /**< control messages taken */

@@ -187,6 +187,20 @@ static uint32_t link_speed(const struct rte_eth_link *l)
 	return l->link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l->link_speed;
 }
 
+/* Port @p i of the served ones, as the dataplane last saw its link. */
+static void shared_link(const struct wc_shared *sh, unsigned int i, struct rte_eth_link *l)
+{
+	const struct wc_port_link *p = &sh->link[i < WC_MAX_PORTS ? i : 0];
+
+	memset(l, 0, sizeof(*l));
+	if (i >= WC_MAX_PORTS || !p->valid)
+		return;
+	l->link_speed = p->speed_mbps;
+	l->link_status = p->up ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+	l->link_duplex = p->full_duplex ? RTE_ETH_LINK_FULL_DUPLEX : RTE_ETH_LINK_HALF_DUPLEX;
+	l->link_autoneg = p->autoneg ? RTE_ETH_LINK_AUTONEG : RTE_ETH_LINK_FIXED;
+}
+
 static json_t *port_xstats(uint16_t port)
 {
 	struct rte_eth_xstat_name *names = NULL;
@@ -217,8 +231,9 @@ out:
 	return o;
 }
 
-static json_t *port_object(uint16_t port)
+static json_t *port_object(const struct wc_shared *sh, unsigned int i)
 {
+	uint16_t port = (uint16_t)(sh->port_id + i);
 	char name[RTE_ETH_NAME_MAX_LEN] = "", mac[24] = "";
 	struct rte_eth_dev_info info;
 	struct rte_ether_addr ea;
@@ -241,8 +256,8 @@ static json_t *port_object(uint16_t port)
 	}
 
 	l = json_object();
-	memset(&link, 0, sizeof(link));
-	if (rte_eth_link_get_nowait(port, &link) == 0) {
+	shared_link(sh, i, &link);
+	if (sh->link[i < WC_MAX_PORTS ? i : 0].valid) {
 		json_object_set_new(l, "up", json_boolean(link.link_status == RTE_ETH_LINK_UP));
 		json_object_set_new(l, "speed_mbps", json_integer(link_speed(&link)));
 		json_object_set_new(l, "full_duplex",
@@ -282,12 +297,11 @@ static json_t *ports_array(const struct wc_shared *sh, bool brief)
 		if (!rte_eth_dev_is_valid_port(port))
 			continue;
 		if (!brief) {
-			json_array_append_new(a, port_object(port));
+			json_array_append_new(a, port_object(sh, i));
 			continue;
 		}
 		o = json_object();
-		memset(&link, 0, sizeof(link));
-		rte_eth_link_get_nowait(port, &link);
+		shared_link(sh, i, &link);
 		rte_eth_dev_get_name_by_port(port, name);
 		json_object_set_new(o, "port_id", json_integer(port));
 		json_object_set_new(o, "name", wc_attach_text(name));
@@ -413,9 +427,8 @@ static void health_reasons(const struct wc_attach *a, json_t *reasons)
 			json_array_append_new(reasons, json_string(buf));
 			continue;
 		}
-		memset(&link, 0, sizeof(link));
-		if (rte_eth_link_get_nowait(port, &link) != 0 ||
-		    link.link_status != RTE_ETH_LINK_UP) {
+		shared_link(sh, i, &link);
+		if (link.link_status != RTE_ETH_LINK_UP) {
 			snprintf(buf, sizeof(buf), "port %u link down", port);
 			json_array_append_new(reasons, json_string(buf));
 		}
