@@ -488,8 +488,6 @@ def dataplane_restart(x):
     check(dp["last_gap_seconds"] is not None and dp["last_gap_seconds"] > 1,
           "last_gap_seconds %s" % dp["last_gap_seconds"])
     eq(d["health"], "ok", "health after the restart (reasons %s)" % d["reasons"])
-    if os.environ.get("DBG"):
-        print(x.mgmt.output())
 
 
 @case
