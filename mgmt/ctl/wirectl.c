@@ -215,6 +215,10 @@ static int print_status(const json_t *d)
 		wc_fmt_time(b, sizeof(b), wc_j_u64(dp, "start_time"));
 		kv("dataplane", "attached: pid %" PRIu64 ", up %s (since %s)", wc_j_u64(dp, "pid"),
 		   dur_str(a, sizeof(a), wc_j_u64(dp, "uptime_seconds")), b);
+		if (json_object_get(dp, "wirecached_version") != NULL)
+			kv("", "wirecached %s, %s, %" PRIu64 " worker%s",
+			   wc_j_str(dp, "wirecached_version", "?"), wc_j_str(dp, "state", "?"),
+			   wc_j_u64(dp, "workers"), wc_j_u64(dp, "workers") == 1 ? "" : "s");
 		kv("", "instance %s, config generation %" PRIu64, wc_j_str(dp, "instance", "-"),
 		   wc_j_u64(dp, "config_generation"));
 	} else {
@@ -303,6 +307,48 @@ static void print_partitions_table(const json_t *parts, const char *indent)
 	wc_table_free(t);
 }
 
+/* One row per port: link and the basic counters. */
+static void print_ports_table(const json_t *ports, const char *indent)
+{
+	static const char *const h[] = { "PORT",   "NAME",    "DRIVER",	  "MAC",     "LINK",
+					 "SPEED",  "RX PKTS", "RX BYTES", "TX PKTS", "TX BYTES",
+					 "MISSED", "RX ERR",  "TX ERR",	  "NO MBUF" };
+	static const enum wc_align al[] = { WC_RIGHT, WC_LEFT,	WC_LEFT,  WC_LEFT,  WC_LEFT,
+					    WC_RIGHT, WC_RIGHT, WC_RIGHT, WC_RIGHT, WC_RIGHT,
+					    WC_RIGHT, WC_RIGHT, WC_RIGHT, WC_RIGHT };
+	struct wc_table *t = wc_table_new(14, h, al);
+	const json_t *p;
+	char b[32];
+	size_t i;
+
+	json_array_foreach(ports, i, p)
+	{
+		const json_t *l = json_object_get(p, "link"), *s = json_object_get(p, "stats");
+		bool up = json_is_true(json_object_get(l, "up"));
+
+		wc_table_cell(t, "%" PRIu64, wc_j_u64(p, "port_id"));
+		wc_table_cell(t, "%s", wc_j_str(p, "name", "?"));
+		wc_table_cell(t, "%s", wc_j_str(p, "driver", "?"));
+		wc_table_cell(t, "%s", wc_j_str(p, "mac", "?"));
+		wc_table_cell(t, "%s",
+			      !up ? "DOWN"
+			      : json_is_true(json_object_get(l, "full_duplex"))
+				      ? "up, full duplex"
+				      : "up, half duplex");
+		wc_table_cell(t, "%s", speed_str(b, sizeof(b), wc_j_u64(l, "speed_mbps")));
+		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "ipackets"));
+		wc_table_cell(t, "%s", bytes_str(b, sizeof(b), wc_j_u64(s, "ibytes")));
+		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "opackets"));
+		wc_table_cell(t, "%s", bytes_str(b, sizeof(b), wc_j_u64(s, "obytes")));
+		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "imissed"));
+		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "ierrors"));
+		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "oerrors"));
+		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "rx_nombuf"));
+	}
+	wc_table_print(t, stdout, indent);
+	wc_table_free(t);
+}
+
 static int print_stats(const json_t *d)
 {
 	const json_t *tot = json_object_get(d, "totals"), *ctl = json_object_get(d, "control");
@@ -378,6 +424,10 @@ static int print_stats(const json_t *d)
 
 	printf("\nper partition\n");
 	print_partitions_table(json_object_get(d, "partitions"), "  ");
+	if (json_array_size(json_object_get(d, "ports")) > 0) {
+		printf("\nper port\n");
+		print_ports_table(json_object_get(d, "ports"), "  ");
+	}
 	return WC_EXIT_OK;
 }
 
@@ -389,45 +439,13 @@ static int print_partitions(const json_t *d)
 
 static int print_ports(const json_t *d)
 {
-	static const char *const h[] = { "PORT",   "NAME",    "DRIVER",	  "MAC",     "LINK",
-					 "SPEED",  "RX PKTS", "RX BYTES", "TX PKTS", "TX BYTES",
-					 "MISSED", "RX ERR",  "TX ERR",	  "NO MBUF" };
-	static const enum wc_align al[] = { WC_RIGHT, WC_LEFT,	WC_LEFT,  WC_LEFT,  WC_LEFT,
-					    WC_RIGHT, WC_RIGHT, WC_RIGHT, WC_RIGHT, WC_RIGHT,
-					    WC_RIGHT, WC_RIGHT, WC_RIGHT, WC_RIGHT };
 	static const char *const xh[] = { "XSTAT", "VALUE" };
 	static const enum wc_align xal[] = { WC_LEFT, WC_RIGHT };
 	const json_t *ports = json_object_get(d, "ports"), *p;
-	struct wc_table *t = wc_table_new(14, h, al);
-	char b[32];
+	struct wc_table *t;
 	size_t i;
 
-	json_array_foreach(ports, i, p)
-	{
-		const json_t *l = json_object_get(p, "link"), *s = json_object_get(p, "stats");
-		bool up = json_is_true(json_object_get(l, "up"));
-
-		wc_table_cell(t, "%" PRIu64, wc_j_u64(p, "port_id"));
-		wc_table_cell(t, "%s", wc_j_str(p, "name", "?"));
-		wc_table_cell(t, "%s", wc_j_str(p, "driver", "?"));
-		wc_table_cell(t, "%s", wc_j_str(p, "mac", "?"));
-		wc_table_cell(t, "%s",
-			      !up ? "DOWN"
-			      : json_is_true(json_object_get(l, "full_duplex"))
-				      ? "up, full duplex"
-				      : "up, half duplex");
-		wc_table_cell(t, "%s", speed_str(b, sizeof(b), wc_j_u64(l, "speed_mbps")));
-		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "ipackets"));
-		wc_table_cell(t, "%s", bytes_str(b, sizeof(b), wc_j_u64(s, "ibytes")));
-		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "opackets"));
-		wc_table_cell(t, "%s", bytes_str(b, sizeof(b), wc_j_u64(s, "obytes")));
-		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "imissed"));
-		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "ierrors"));
-		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "oerrors"));
-		wc_table_cell(t, "%" PRIu64, wc_j_u64(s, "rx_nombuf"));
-	}
-	wc_table_print(t, stdout, "");
-	wc_table_free(t);
+	print_ports_table(ports, "");
 
 	/* Extended stats: only those that counted something. */
 	json_array_foreach(ports, i, p)
@@ -598,7 +616,8 @@ static int run(const struct opts *o)
 		if (nargs > 1 || (nargs == 1 && !is_uint(args[0])))
 			return usage_error("%s", "flush takes an optional DELAY in whole seconds");
 	} else if (strcmp(cmd, "log") == 0) {
-		if (nargs > 1 || (nargs == 1 && (!is_uint(args[0]) || atoi(args[0]) == 0)))
+		if (nargs > 1 || (nargs == 1 && (!is_uint(args[0]) || atoi(args[0]) == 0 ||
+						 atoi(args[0]) > 1000)))
 			return usage_error("%s", "log takes an optional line count N (1 to 1000)");
 	} else {
 		return usage_error("unknown command '%s'", cmd);

@@ -234,6 +234,7 @@ def usage(x):
                           (["config", "get", "a", "b"], r"at most one NAME"),
                           (["flush", "soon"], r"DELAY in whole seconds"),
                           (["log", "0"], r"line count"),
+                          (["log", "1001"], r"line count"),
                           (["status", "extra"], r"takes no arguments"),
                           (["top", "--json"], r"no --json"),
                           (["stats", "--iterations", "2"], r"option of top"),
@@ -313,6 +314,8 @@ def status(x):
     check(re.search(r"^version\s+0\.1\.0 \(contract version 4\)", out, re.M), "version:\n" + out)
     check(re.search(r"^dataplane\s+attached: pid \d+, up (\d+s|\d+m \d+s)", out, re.M),
           "dataplane line:\n" + out)
+    check(re.search(r"^\s+wirecached 0\.1\.0, running, 1 worker$", out, re.M),
+          "wirecached line:\n" + out)
     check(re.search(r"file prefix %s" % x.prefix, out), "file prefix:\n" + out)
     eq(row(out, "LCORE"), ["LCORE", "ID", "SOCKET", "STATE", "HEARTBEAT"], "lcore header")
     r = row(out, "0")
@@ -384,8 +387,10 @@ def stats(x):
                     ("curr_items", 25), ("mem_limit", "16.0 MiB")):
         check(re.search(r"\b%s\s+%s(\s|$)" % (name, n), out, re.M),
               "totals %s %s in:\n%s" % (name, n, out))
-    check(re.search(r"^per lcore$", out, re.M) and re.search(r"^per partition$", out, re.M),
-          "sections:\n" + out)
+    eq(re.findall(r"^(?:totals|per \w+)$", out, re.M),
+       ["totals", "per lcore", "per partition", "per port"], "sections")
+    check(re.search(r"^\s+0\s+net_af_packet0\s+net_af_packet\s", out.split("per port")[1],
+                    re.M), "port row:\n" + out)
     lc = row(out.split("per lcore")[1], "0")
     c = d["lcores"][0]["counters"]
     # LCORE ID SOCKET STATE HEARTBEAT(2 cells) RX TX GETS HITS MISSES SETS FORWARDED DROPS
@@ -517,7 +522,7 @@ def log(x):
         time.sleep(0.2)
     x.ok("config", "set", "log-level", "notice")
     lines = out.splitlines()
-    pat = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warning|notice|info|debug) "
+    pat = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (emerg|alert|crit|error|warning|notice|info|debug) "
     check(all(re.match(pat + r"(wirecached|wirecache-mgmt): ", ln) for ln in lines),
           "log format:\n" + out)
     for want in (r"wirecache-mgmt: ready: socket %s" % re.escape(x.sock),
