@@ -23,7 +23,7 @@
 #include "mgmt/ctl/fmt.h"
 #include "mgmt/ctl/wirectl.h"
 
-#define TOP_TIMEOUT_MS 3000
+#define TOP_TIMEOUT_MS 5000 /* past mgmt's own 3 s, so its answer arrives */
 
 struct top {
 	const char *socket;
