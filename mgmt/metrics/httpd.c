@@ -143,7 +143,11 @@ int wc_httpd_start(const char *listen_addr, wc_httpd_cb_t cb, void *arg, char *e
 		set_err(err, errlen, "metrics endpoint already running");
 		return -EALREADY;
 	}
-	if (cb == NULL || parse_listen(listen_addr, &sa) != 0) {
+	if (cb == NULL) {
+		set_err(err, errlen, "metrics endpoint: no render callback");
+		return -EINVAL;
+	}
+	if (parse_listen(listen_addr, &sa) != 0) {
 		set_err(err, errlen, "metrics-listen \"%s\": expected IPv4 A.B.C.D:PORT",
 			listen_addr != NULL ? listen_addr : "");
 		return -EINVAL;
