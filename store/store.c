@@ -166,9 +166,11 @@ static const uint64_t chain_salt[CHAIN_MAX] = {
  * -> emptied -> FREE. With remote readers (cfg->qsbr) an emptied segment is
  * RETIRED first, with an RCU token, and only goes back to FREE once every
  * reader has passed a quiescent state since: a reader may still be copying
- * an item out of it.
+ * an item out of it. A segment beyond a memory limit lowered at run time is
+ * PARKED instead of FREE (see wc_store_set_mem_limit()) until the limit is
+ * raised again.
  */
-enum seg_state { SEG_FREE, SEG_ACTIVE, SEG_SEALED, SEG_RETIRED };
+enum seg_state { SEG_FREE, SEG_ACTIVE, SEG_SEALED, SEG_RETIRED, SEG_PARKED };
 
 struct seg {
 	uint64_t epoch;	  /* CAS epoch, fresh whenever the segment starts filling */
@@ -193,6 +195,7 @@ struct seg {
 #define COMPACT_SCAN  16   /* FIFO segments looked at for compaction */
 #define WALK_ITEMS    1024 /* expiry walk budget per tick, items */
 #define WALK_SEGS     64   /* expiry walk budget per tick, segment headers */
+#define SHRINK_ITEMS  1024 /* items looked at per tick to give segments up */
 /* Index sizing when max_items is 0: one entry per item of a 16-byte key and a
  * 32-byte value, the small item the memory is sized for (item_mem(16, 32, 0)). */
 #define SIZING_KLEN 16
@@ -254,9 +257,24 @@ struct wc_store {
 	uint32_t now;
 	uint32_t flush_at; /* pending delayed flush, 0 = none */
 	uint64_t epoch;	   /* last CAS epoch given to a segment */
-	size_t mem_limit;
+	size_t mem_limit;  /* current; read by any lcore (stats) */
+	size_t mem_max;	   /* the limit at create: the highest one accepted */
 	size_t max_item_size;
 	bool no_evict;
+	/*
+	 * A limit lowered at run time (see wc_store_set_mem_limit()): the
+	 * partition uses nuse of its nseg segments; park_want of them are to be
+	 * parked, npark are (a list through seg.next from park_head). While
+	 * npark < park_want, segments that empty are parked instead of freed,
+	 * and wc_store_tick() empties sealed ones from the shrink cursor.
+	 */
+	uint32_t nuse;
+	uint32_t park_want;
+	uint32_t npark;
+	int32_t park_head;
+	int32_t shr_seg; /* segment being emptied by the shrink, or -1 */
+	uint32_t shr_off;
+	bool shr_compact; /* moving every live item (else second chance) */
 	uint64_t (*hash)(const void *key, size_t klen); /* NULL: wc_store_hash() */
 	/* expiry walk cursor */
 	int32_t walk_seg;
@@ -590,12 +608,35 @@ static void fifo_remove(struct wc_store *s, int32_t i)
 	s->nsealed--;
 }
 
+/* Segment @p i is emptied: no cursor may stay on it. */
 static void walk_forget(struct wc_store *s, int32_t i)
 {
 	if (s->walk_seg == i) {
 		s->walk_seg = -1;
 		s->walk_off = 0;
 	}
+	if (s->shr_seg == i)
+		s->shr_seg = -1;
+}
+
+/*
+ * Segments kept free or retired with remote readers: enough that a grace
+ * period still under way when the next segment is needed does not make the
+ * owner wait (grace_wait() counts the times it does), 1/32 of the memory at
+ * most beyond the minimum.
+ */
+static inline uint32_t resv_rcu(uint32_t nseg)
+{
+	return RTE_MAX(RESV_SEGS_RCU, nseg / 32);
+}
+
+/* Whether fewer segments than the reserve are free or on their way back; the
+ * reserve is that of the segments in use under the current limit. */
+static inline bool resv_low(const struct wc_store *s)
+{
+	if (s->qsbr == NULL)
+		return s->nfree == 0;
+	return s->nfree + s->nretired < resv_rcu(s->nuse);
 }
 
 /* An emptied segment's bookkeeping, before it joins the free or retired list. */
@@ -609,10 +650,37 @@ static void seg_clear(struct seg *g, enum seg_state state)
 	g->next = -1;
 }
 
+/* Put an emptied segment out of use, for a lowered memory limit. */
+static void seg_park(struct wc_store *s, int32_t i)
+{
+	struct seg *g = &s->segs[i];
+
+	seg_clear(g, SEG_PARKED);
+	g->next = s->park_head;
+	s->park_head = i;
+	s->npark++;
+	walk_forget(s, i);
+}
+
+/*
+ * Whether a segment emptied now is parked rather than freed: the limit was
+ * lowered and fewer segments than it asks for are parked, and the reserve
+ * (one free segment for copying; with remote readers the RCU reserve of the
+ * segments in use) is whole without it.
+ */
+static inline bool park_due(const struct wc_store *s)
+{
+	return s->npark < s->park_want && s->nfree != 0 && !resv_low(s);
+}
+
 static void free_push(struct wc_store *s, int32_t i)
 {
 	struct seg *g = &s->segs[i];
 
+	if (unlikely(s->npark < s->park_want) && park_due(s)) {
+		seg_park(s, i);
+		return;
+	}
 	seg_clear(g, SEG_FREE);
 	g->next = s->free_head;
 	s->free_head = i;
@@ -1083,25 +1151,6 @@ static void seg_empty(struct wc_store *s, int32_t v, enum empty_how how, uint32_
 	seg_release(s, v);
 }
 
-/*
- * Segments kept free or retired with remote readers: enough that a grace
- * period still under way when the next segment is needed does not make the
- * owner wait (grace_wait() counts the times it does), 1/32 of the memory at
- * most beyond the minimum.
- */
-static inline uint32_t resv_rcu(uint32_t nseg)
-{
-	return RTE_MAX(RESV_SEGS_RCU, nseg / 32);
-}
-
-/* Whether fewer segments than the reserve are free or on their way back. */
-static inline bool resv_low(const struct wc_store *s)
-{
-	if (s->qsbr == NULL)
-		return s->nfree == 0;
-	return s->nfree + s->nretired < resv_rcu(s->nseg);
-}
-
 /* Oldest sealed segment that may be moved, or -1. */
 static int32_t fifo_victim(const struct wc_store *s)
 {
@@ -1333,6 +1382,7 @@ static void store_reset_rcu(struct wc_store *s)
 	}
 	s->walk_seg = -1;
 	s->walk_off = 0;
+	s->shr_seg = -1;
 }
 
 static void store_reset(struct wc_store *s)
@@ -1351,8 +1401,11 @@ static void store_reset(struct wc_store *s)
 	s->nsealed = 0;
 	s->walk_seg = -1;
 	s->walk_off = 0;
+	s->shr_seg = -1;
+	/* Parked segments stay parked; free_push() parks more if a lowered
+	 * limit asks for them. */
 	for (int32_t i = (int32_t)s->nseg - 1; i >= 0; i--) {
-		if (i == keep || (keep < 0 && i == s->active))
+		if (i == keep || (keep < 0 && i == s->active) || s->segs[i].state == SEG_PARKED)
 			continue;
 		free_push(s, i);
 	}
@@ -1417,6 +1470,10 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	s->seg_size = (uint32_t)seg;
 	s->seg_shift = (uint32_t)rte_bsf64(seg);
 	s->mem_limit = cfg->mem_limit;
+	s->mem_max = cfg->mem_limit;
+	s->nuse = s->nseg;
+	s->park_head = -1;
+	s->shr_seg = -1;
 	s->max_item_size = max_item;
 	s->no_evict = cfg->no_evict;
 	s->hash = cfg->hash;
@@ -1550,7 +1607,7 @@ static void walk_slice(struct wc_store *s)
 			i = (int32_t)s->walk_next;
 			s->walk_next = (s->walk_next + 1) % s->nseg;
 			g = &s->segs[i];
-			if (g->state == SEG_FREE || g->state == SEG_RETIRED || g->exp_min == 0 ||
+			if ((g->state != SEG_SEALED && g->state != SEG_ACTIVE) || g->exp_min == 0 ||
 			    g->exp_min > s->now)
 				continue;
 			s->walk_seg = i;
@@ -1588,6 +1645,175 @@ static void walk_slice(struct wc_store *s)
 	}
 }
 
+/* ---- a memory limit lowered at run time ----
+ *
+ * The partition's memory was allocated at create time and stays; a lower
+ * limit only takes segments out of use. Which ones does not matter (items
+ * are found through the index, whatever their segment), so it is their
+ * number that follows the limit: nuse segments under the limit are active,
+ * sealed, free or retired, the others parked. Free segments beyond the
+ * reserve are parked at once; the rest are parked as they empty: by deletes
+ * and expiry, by the stores' own reclaiming, and by shrink_slice(), which
+ * empties sealed segments a bounded number of items per tick as eviction
+ * does (compaction of a mostly dead segment, else second chance from the
+ * FIFO head), so a large drop costs no long pause.
+ */
+
+/* Segments still to be parked for the current limit. */
+static inline uint32_t shrink_left(const struct wc_store *s)
+{
+	return s->park_want > s->npark ? s->park_want - s->npark : 0;
+}
+
+/* Park free segments beyond the reserve while the limit asks for more. */
+static void park_spare(struct wc_store *s)
+{
+	while (s->npark < s->park_want && s->free_head >= 0) {
+		int32_t i = s->free_head;
+
+		s->free_head = s->segs[i].next;
+		s->nfree--;
+		if (!park_due(s)) {
+			s->segs[i].next = s->free_head;
+			s->free_head = i;
+			s->nfree++;
+			return;
+		}
+		seg_park(s, i);
+	}
+}
+
+/* The sealed segment with the fewest live bytes near the FIFO head, not
+ * pinned, or -1. */
+static int32_t least_live(const struct wc_store *s)
+{
+	int32_t best = -1;
+	int n = 0;
+
+	for (int32_t i = s->fifo_head; i >= 0 && n < COMPACT_SCAN; i = s->segs[i].next, n++)
+		if (!seg_pinned(s, i) && (best < 0 || s->segs[i].live < s->segs[best].live))
+			best = i;
+	return best;
+}
+
+/*
+ * The next segment for the shrink to empty, chosen as reclaim_one() would:
+ * a mostly dead one near the FIFO head whose live items fit in the active
+ * segment is compacted (with no_evict any that fits, since nothing may be
+ * evicted); otherwise the oldest is evicted, with second chance.
+ * @return false if there is none (no_evict and nothing fits).
+ */
+static bool shrink_pick(struct wc_store *s)
+{
+	uint32_t room = seg_room(s, s->active);
+	int32_t best = least_live(s);
+
+	if (best >= 0 && (s->no_evict || s->segs[best].live <= s->seg_size / 4) &&
+	    s->segs[best].live <= room && seg_moved_bytes(s, best) <= room) {
+		s->shr_compact = true;
+	} else if (!s->no_evict) {
+		best = fifo_victim(s);
+		s->shr_compact = false;
+	} else {
+		best = -1;
+	}
+	if (best < 0)
+		return false;
+	s->shr_seg = best;
+	s->shr_off = 0;
+	return true;
+}
+
+/*
+ * no_evict, and the live items of the most dead segment do not fit in the
+ * active segment's room: start a new active segment as a store would (its
+ * reclaiming compacts that segment into it). Only for a mostly dead one:
+ * each time more dead space is reclaimed (3/4 of a segment at least) than
+ * the old active segment leaves unused (less than the moved items take,
+ * about 1/4), so it cannot go on for ever.
+ * @return whether a new active segment was started.
+ */
+static bool shrink_rotate(struct wc_store *s)
+{
+	int32_t best = least_live(s);
+
+	if (best < 0 || s->segs[best].live > s->seg_size / 4 ||
+	    seg_moved_bytes(s, best) <= seg_room(s, s->active))
+		return false;
+	return seg_open_new(s, 0) == 0;
+}
+
+/*
+ * Empty sealed segments towards a lowered limit: SHRINK_ITEMS items per
+ * call at most (besides choosing a segment, which reads its item headers,
+ * and with no_evict one shrink_rotate()). A segment emptied here is parked
+ * by free_push() (with remote readers once its grace period is over); no
+ * more are emptied while enough are already on their way back.
+ */
+static void shrink_slice(struct wc_store *s)
+{
+	uint32_t resv = s->qsbr != NULL ? resv_rcu(s->nuse) : 1;
+	unsigned items = SHRINK_ITEMS;
+	bool rotated = false;
+
+	park_spare(s);
+	while (items > 0 && s->npark < s->park_want) {
+		int32_t v = s->shr_seg;
+		bool stuck = false;
+		struct seg *g;
+		uint8_t *base;
+
+		if (s->nfree + s->nretired >= shrink_left(s) + resv)
+			return;
+		if (v >= 0 && (s->segs[v].state != SEG_SEALED || seg_pinned(s, v) ||
+			       (s->no_evict && !s->shr_compact)))
+			v = s->shr_seg = -1;
+		if (v < 0) {
+			if (!shrink_pick(s)) {
+				if (!s->no_evict || rotated || !shrink_rotate(s))
+					return;
+				rotated = true; /* once a call: it copies a segment */
+				continue;
+			}
+			v = s->shr_seg;
+		}
+		g = &s->segs[v];
+		base = seg_base(s, v);
+		s->busy = v;
+		while (items > 0 && s->shr_off < g->used) {
+			struct wc_item *it = (struct wc_item *)(base + s->shr_off);
+			uint32_t sz = item_size(it);
+
+			if (!(it->obits & IT_DEAD)) {
+				if (item_expired(s, it)) {
+					item_unlink(s, it, UNLINK_EXPIRED);
+				} else if ((s->shr_compact || (it->rbits & IT_VISITED)) &&
+					   item_moved_mem(it) <= seg_room(s, s->active)) {
+					item_move(s, it, !s->shr_compact);
+				} else if (!s->no_evict) {
+					item_unlink(s, it, UNLINK_EVICTED);
+				} else {
+					/* Nowhere to move it, and it may not be evicted. */
+					stuck = true;
+					break;
+				}
+			}
+			s->shr_off += sz;
+			items--;
+		}
+		s->busy = -1;
+		if (g->live == 0) {
+			s->shr_seg = -1;
+			seg_maybe_release(s, v);
+		} else if (stuck || s->shr_off >= g->used) {
+			/* Stuck: the stores took the room meanwhile; choose again
+			 * (or start a new active segment) next time. */
+			s->shr_seg = -1;
+			return;
+		}
+	}
+}
+
 void wc_store_tick(struct wc_store *s, uint32_t now)
 {
 	__atomic_store_n(&s->now, now, __ATOMIC_RELAXED);
@@ -1600,6 +1826,8 @@ void wc_store_tick(struct wc_store *s, uint32_t now)
 		return;
 	}
 	walk_slice(s);
+	if (unlikely(s->npark < s->park_want))
+		shrink_slice(s);
 }
 
 uint32_t wc_store_now(const struct wc_store *s)
@@ -2254,7 +2482,49 @@ size_t wc_store_mem_used(const struct wc_store *s)
 
 size_t wc_store_mem_limit(const struct wc_store *s)
 {
-	return s->mem_limit;
+	return __atomic_load_n(&s->mem_limit, __ATOMIC_RELAXED);
+}
+
+size_t wc_store_mem_reserved(const struct wc_store *s)
+{
+	return s->mem_max;
+}
+
+size_t wc_store_mem_min(const struct wc_store *s)
+{
+	/* As wc_store_create() checks a limit. */
+	return (size_t)(MIN_SEGS + (s->qsbr != NULL ? resv_rcu(0) : 0)) << s->seg_shift;
+}
+
+int wc_store_set_mem_limit(struct wc_store *s, size_t bytes)
+{
+	if (bytes > s->mem_max || bytes < wc_store_mem_min(s))
+		return -ERANGE;
+	/* nseg is mem_max / segment size, so nuse <= nseg. */
+	s->nuse = (uint32_t)(bytes >> s->seg_shift);
+	s->park_want = s->nseg - s->nuse;
+	__atomic_store_n(&s->mem_limit, bytes, __ATOMIC_RELAXED);
+	/* Raised: parked segments are free again at once (they were free, past
+	 * any grace period, when parked). */
+	while (s->npark > s->park_want) {
+		int32_t i = s->park_head;
+
+		s->park_head = s->segs[i].next;
+		s->npark--;
+		free_push(s, i);
+	}
+	park_spare(s);
+	return 0;
+}
+
+void wc_store_set_evict(struct wc_store *s, bool evict)
+{
+	s->no_evict = !evict;
+}
+
+bool wc_store_evicts(const struct wc_store *s)
+{
+	return !s->no_evict;
 }
 
 /*
@@ -2297,7 +2567,7 @@ int wc_store_numa_node(const struct wc_store *s)
 
 int wc_store_check(struct wc_store *s)
 {
-	uint32_t nfree = 0, nsealed = 0, nact = 0, nret = 0, n = 0;
+	uint32_t nfree = 0, nsealed = 0, nact = 0, nret = 0, npark = 0, n = 0;
 	uint64_t items = 0, bytes = 0;
 
 	for (int32_t i = s->free_head; i >= 0 && n <= s->nseg; i = s->segs[i].next, n++)
@@ -2318,6 +2588,12 @@ int wc_store_check(struct wc_store *s)
 			return -17;
 	if (n != s->nretired)
 		return -18;
+	n = 0;
+	for (int32_t i = s->park_head; i >= 0 && n <= s->nseg; i = s->segs[i].next, n++)
+		if (s->segs[i].state != SEG_PARKED)
+			return -19;
+	if (n != s->npark || s->npark > s->park_want || s->park_want != s->nseg - s->nuse)
+		return -20;
 	for (uint32_t i = 0; i < s->nseg; i++) {
 		struct seg *g = &s->segs[i];
 		uint8_t *base = seg_base(s, (int32_t)i);
@@ -2327,9 +2603,10 @@ int wc_store_check(struct wc_store *s)
 		nsealed += g->state == SEG_SEALED;
 		nact += g->state == SEG_ACTIVE;
 		nret += g->state == SEG_RETIRED;
+		npark += g->state == SEG_PARKED;
 		if (g->state == SEG_ACTIVE && (int32_t)i != s->active)
 			return -5;
-		if (g->state == SEG_FREE || g->state == SEG_RETIRED)
+		if (g->state == SEG_FREE || g->state == SEG_RETIRED || g->state == SEG_PARKED)
 			continue;
 		if (g->used > s->seg_size)
 			return -6;
@@ -2377,7 +2654,8 @@ int wc_store_check(struct wc_store *s)
 		if (g->state == SEG_SEALED && live == 0 && !seg_pinned(s, (int32_t)i))
 			return -12; /* should have been freed */
 	}
-	if (nfree != s->nfree || nsealed != s->nsealed || nact != 1 || nret != s->nretired)
+	if (nfree != s->nfree || nsealed != s->nsealed || nact != 1 || nret != s->nretired ||
+	    npark != s->npark)
 		return -13;
 	if (items != s->stats.curr_items || bytes != s->stats.bytes)
 		return -14;
@@ -2386,7 +2664,9 @@ int wc_store_check(struct wc_store *s)
 		n += (uint32_t)rte_hash_count(s->tab[t].h);
 	if (n != items)
 		return -15;
-	if (wc_store_mem_used(s) > s->mem_limit)
+	/* Within the segments in use; within the limit once a lowered one is reached. */
+	if (wc_store_mem_used(s) > ((size_t)(s->nseg - s->npark) << s->seg_shift) ||
+	    (s->npark == s->park_want && wc_store_mem_used(s) > s->mem_limit))
 		return -16;
 	return 0;
 }

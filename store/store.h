@@ -14,7 +14,9 @@
  *
  * Thread safety: a partition is owned by one lcore; every function here must
  * be called from that lcore only, except wc_store_read() (any lcore, when the
- * partition was made with a qsbr variable) and wc_store_owner()/wc_store_hash().
+ * partition was made with a qsbr variable), wc_store_owner()/wc_store_hash(),
+ * and the reads of the limits (wc_store_mem_limit(), wc_store_mem_reserved(),
+ * wc_store_mem_min()).
  *
  * Times are absolute, in seconds of the caller's clock (see wc_store_tick());
  * an exptime of 0 means "never expires".
@@ -43,7 +45,7 @@ struct rte_rcu_qsbr;
 /** Construction parameters of one partition. */
 struct wc_store_config {
 	const char *name;     /**< unique name (used for rte_hash and memzones) */
-	size_t mem_limit;     /**< bytes of item memory, hard limit */
+	size_t mem_limit;     /**< bytes of item memory, hard limit (all allocated now) */
 	size_t max_item_size; /**< largest key + value + header accepted */
 	int socket_id;	      /**< NUMA socket for the memory, or SOCKET_ID_ANY */
 	uint32_t max_items;   /**< index capacity; 0 = derive from mem_limit */
@@ -157,7 +159,8 @@ void wc_store_destroy(struct wc_store *s);
 
 /**
  * Advance the partition's clock to @p now and do a bounded slice of
- * background work (reclaiming expired items, a due delayed flush).
+ * background work (reclaiming expired items, a due delayed flush, emptying
+ * segments towards a lowered memory limit: see wc_store_set_mem_limit()).
  * Called by the owner lcore every few loop iterations.
  */
 void wc_store_tick(struct wc_store *s, uint32_t now);
@@ -299,9 +302,84 @@ void wc_store_flush(struct wc_store *s, uint32_t when);
 /** The partition's counters. */
 const struct wc_store_stats *wc_store_stats(const struct wc_store *s);
 
-/** Bytes of item memory in use and the limit. */
+/**
+ * Bytes of item memory in use: the sealed segments and the filled part of
+ * the active one. At most the limit, except for a while after the limit was
+ * lowered (see wc_store_set_mem_limit()).
+ */
 size_t wc_store_mem_used(const struct wc_store *s);
+
+/**
+ * The current memory limit: cfg->mem_limit, or the last value
+ * wc_store_set_mem_limit() accepted. Any lcore (a relaxed read).
+ */
 size_t wc_store_mem_limit(const struct wc_store *s);
+
+/**
+ * The memory limit the partition was created with (cfg->mem_limit). Its
+ * item memory was allocated then, as whole segments within it, and stays
+ * allocated: this is the highest limit wc_store_set_mem_limit() accepts.
+ * Any lcore.
+ */
+size_t wc_store_mem_reserved(const struct wc_store *s);
+
+/**
+ * The lowest limit wc_store_set_mem_limit() accepts: the fewest segments a
+ * partition works with, as wc_store_create() requires (4: the active
+ * segment, one kept free for copying, two that an operation may hold still;
+ * with remote readers 2 more for RCU grace periods), times the segment size
+ * chosen at create time. Any lcore.
+ */
+size_t wc_store_mem_min(const struct wc_store *s);
+
+/**
+ * Change the memory limit at run time (owner lcore only, as stores).
+ *
+ * The memory stays allocated; the limit decides how many of the
+ * partition's segments are used: bytes / segment size, rounded down (as at
+ * create time). wc_store_mem_limit() reports @p bytes from the return on.
+ *
+ * Lowered: free segments beyond the reserve are taken out of use at once,
+ * the others as they empty: the call itself evicts nothing. Each
+ * wc_store_tick() then empties segments as eviction does (a mostly dead
+ * segment is compacted, else the oldest is evicted with second chance;
+ * evicted items count in evictions, expired ones in reclaimed), looking at
+ * 1024 items at most, so a large drop costs no long pause. Stores that need
+ * a segment meanwhile reclaim one as usual, from the segments still in use:
+ * none beyond those is taken again. wc_store_mem_used() is at most the new
+ * limit once the excess segments are emptied: after about one tick per 1024
+ * items they held. With remote readers an emptied segment leaves use after
+ * its grace period, and no more are emptied while enough are on their way
+ * (a reader that holds up grace periods delays the end of the shrink, it
+ * does not make it evict more). Stores keep working meanwhile and after,
+ * evicting under the new limit; items not evicted are unchanged.
+ *
+ * With no_evict (see wc_store_set_evict()) nothing is evicted: segments
+ * leave use as deletes and expiry empty them, and as ticks compact mostly
+ * dead ones. Until the partition is within the new limit, segments that
+ * empty are not reused, so once the active segment is full, stores are
+ * refused with -ENOMEM (counted in oom) unless compaction of dead space
+ * makes room; deletes and expiry bring the partition under the limit, and
+ * stores succeed again.
+ *
+ * Raised: segments out of use are free again at once.
+ *
+ * @return 0; -ERANGE if @p bytes is above wc_store_mem_reserved() or below
+ *         wc_store_mem_min() (nothing changed).
+ */
+int wc_store_set_mem_limit(struct wc_store *s, size_t bytes);
+
+/**
+ * Turn eviction on or off at run time (cfg->no_evict is !@p evict); owner
+ * lcore only. Off: a store that finds no memory free (after compaction of
+ * dead space) or no index entry is refused with -ENOMEM and counted in oom;
+ * nothing stored is lost. On: such a store evicts. Takes effect at the next
+ * store; items are not touched by the call.
+ */
+void wc_store_set_evict(struct wc_store *s, bool evict);
+
+/** Whether the partition evicts when full (!no_evict). */
+bool wc_store_evicts(const struct wc_store *s);
 
 /**
  * Bytes the partition's index takes (rte_hash key store, buckets, free-slot
