@@ -250,11 +250,13 @@ static void build_view(const struct top *t, struct view *v)
 	if (st != NULL) {
 		const json_t *sdp = json_object_get(st, "dataplane");
 
-		if (!isnan(wc_j_num(sdp, "uptime_seconds")))
-			wc_fmt_duration(a, sizeof(a), wc_j_u64(sdp, "uptime_seconds"));
-		else
-			snprintf(a, sizeof(a), "-");
-		snprintf(v->h1, sizeof(v->h1), "wirecache %s  %s  up %s  %s  %s",
+		a[0] = '\0';
+		if (!isnan(wc_j_num(sdp, "uptime_seconds"))) {
+			strcpy(a, "up ");
+			wc_fmt_duration(a + 3, sizeof(a) - 3, wc_j_u64(sdp, "uptime_seconds"));
+			strcat(a, "  ");
+		}
+		snprintf(v->h1, sizeof(v->h1), "wirecache %s  %s  %s%s  %s",
 			 wc_j_str(st, "version", "?"), wc_health_words(v->health), a, t->socket,
 			 clock);
 	} else {
@@ -275,7 +277,8 @@ static void build_view(const struct top *t, struct view *v)
 			 same ? rate_str(rx, sizeof(rx), sum_rx) : "-",
 			 same ? rate_str(tx, sizeof(tx), sum_tx) : "-", c, d);
 	}
-	if (t->rc != WC_EXIT_OK) {
+	/* Status's reasons say most (down since when); else why a request failed. */
+	if (json_array_size(json_object_get(st, "reasons")) == 0 && t->rc != WC_EXIT_OK) {
 		snprintf(v->h3, sizeof(v->h3), "%s%s", t->err,
 			 t->rc == WC_EXIT_UNREACHABLE ? " (retrying every second)" : "");
 		v->h3_alert = true;
@@ -375,28 +378,21 @@ static int run_plain(struct top *t, unsigned int iterations)
 	struct view v;
 
 	top_sample(t);
-	if (t->rc == WC_EXIT_UNREACHABLE || t->status == NULL) {
-		fprintf(stderr, "wirectl: %s\n", t->err);
-		return t->rc;
-	}
-	for (unsigned int i = 0; i < iterations && !quit; i++) {
-		if (t->rc == WC_EXIT_OK)
-			sleep(1);
-		if (!quit)
-			top_sample(t);
-		if (t->rc == WC_EXIT_UNREACHABLE) {
-			fprintf(stderr, "wirectl: %s\n", t->err);
-			return t->rc;
-		}
+	for (unsigned int i = 0; i < iterations && !quit && t->rc == WC_EXIT_OK; i++) {
+		sleep(1);
+		top_sample(t);
+		if (t->rc != WC_EXIT_OK)
+			break;
 		build_view(t, &v);
 		if (i > 0)
 			printf("\n");
 		print_view(&v);
 		wc_table_free(v.table);
-		if (t->rc != WC_EXIT_OK)
-			return t->rc;
 	}
-	return WC_EXIT_OK;
+	/* As every command: a failure is one line on stderr. */
+	if (t->rc != WC_EXIT_OK)
+		fprintf(stderr, "wirectl: %s\n", t->err);
+	return t->rc;
 }
 
 static int run_screen(struct top *t, unsigned int iterations, SCREEN *scr)

@@ -28,8 +28,8 @@ own), as an operator would run it.
   top_tmux         the ncurses screen in tmux: header, a lcore row whose
                    rates move under load, resize, q quits with status 0
   top_mgmt_gone    mgmt stops: top says so and retries; mgmt back: top too
-  dataplane_gone   wirecached stops: top shows DOWN and stays; status and
-                   stats exit 4
+  dataplane_gone   wirecached stops: top shows DOWN and since when and stays;
+                   status, stats and a top snapshot exit 4
 
     test_wirectl.py [--wirecached PATH] [--only CASE,...]
     (wirectl and wirecache-mgmt are taken from wirecached's build tree, or
@@ -658,11 +658,15 @@ def dataplane_gone(x):
     x.srv.stop()
     text = wait_pane(x, r"^wirecache 0\.1\.0  DOWN \(dataplane not running\)")
     check(not re.search(r"^LCORE", text, re.M), "no lcore table while down:\n" + text)
+    check(re.search(r"^dataplane down since \d{4}-", text, re.M), "since when:\n" + text)
     p = x.run("status")
     eq(p.returncode, 4, "status exit status")
     check(re.search(r"^health\s+DOWN.*\n\s+- dataplane down since ", p.stdout, re.M),
           "status:\n" + p.stdout)
-    failed(x.run("stats"), 4, r"\w", "stats")
+    for args in (["stats"], ["top"]):
+        p = x.run(*args)
+        failed(p, 4, r"\w", " ".join(args))
+        eq(p.stdout, "", "%s: nothing on stdout" % " ".join(args))
     x.tmux_cmd("send-keys", "-t", "top", "q")
     text = wait_pane(x, r"^wirectl-exit=\d+", timeout=5)
     check(re.search(r"^wirectl-exit=0$", text, re.M), "q: exit status 0:\n" + text)
