@@ -123,20 +123,6 @@ static const json_t *find_index(const json_t *arr, uint64_t index)
 	return NULL;
 }
 
-static uint64_t drops_of(const json_t *counters)
-{
-	const char *name;
-	json_t *v;
-	uint64_t sum = 0;
-
-	json_object_foreach((json_t *)counters, name, v)
-	{
-		if (strncmp(name, "drop_", 5) == 0 && json_is_integer(v))
-			sum += (uint64_t)json_integer_value(v);
-	}
-	return sum;
-}
-
 /* Per-second rate of a counter between two samples; NAN when it went back (a restart). */
 static double rate(uint64_t cur, uint64_t prev, double dt)
 {
@@ -226,7 +212,7 @@ static void build_view(const struct top *t, struct view *v)
 				else if (k == 4)
 					misses += r;
 			}
-			r = rate(drops_of(cc), drops_of(pc), dt);
+			r = rate(wc_drops_of(cc), wc_drops_of(pc), dt);
 			wc_table_cell(v->table, "%s", rate_str(a, sizeof(a), r));
 			if (busy) {
 				r = rate(wc_j_u64(cc, "busy_cycles"), wc_j_u64(pc, "busy_cycles"),

@@ -162,8 +162,7 @@ static const char *speed_str(char *buf, size_t len, uint64_t mbps)
 	return buf;
 }
 
-/* The sum of the drop_* counters of one counters object. */
-static uint64_t drops_of(const json_t *counters)
+uint64_t wc_drops_of(const json_t *counters)
 {
 	const char *name;
 	json_t *v;
@@ -417,7 +416,7 @@ static int print_stats(const json_t *d)
 		wc_table_cell(t, "%" PRIu64, wc_j_u64(c, "mc_get_misses"));
 		wc_table_cell(t, "%" PRIu64, wc_j_u64(c, "mc_cmd_set"));
 		wc_table_cell(t, "%" PRIu64, wc_j_u64(c, "xcore_forwarded"));
-		wc_table_cell(t, "%" PRIu64, drops_of(c));
+		wc_table_cell(t, "%" PRIu64, wc_drops_of(c));
 	}
 	wc_table_print(t, stdout, "  ");
 	wc_table_free(t);

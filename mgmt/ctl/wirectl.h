@@ -21,6 +21,9 @@ double wc_j_num(const json_t *obj, const char *key);
 /** Member @p key of @p obj as a string; @p dflt when absent, null or not a string. */
 const char *wc_j_str(const json_t *obj, const char *key, const char *dflt);
 
+/** The sum of the drop_* members of an lcore's counters object. */
+uint64_t wc_drops_of(const json_t *counters);
+
 /** Health ("ok", "unhealthy", "down") in words for a person. */
 const char *wc_health_words(const char *health);
 
