@@ -158,7 +158,15 @@ int main(int argc, char **argv)
 
 	rte_eal_mp_remote_launch(wc_lcore_main, &dp, CALL_MAIN);
 	rte_eal_mp_wait_lcore();
-	dp.sh->state = WC_DP_STOPPING;
+	/*
+	 * wirecache-mgmt's attach process leaves when it sees STOPPING (it
+	 * looks every 50 ms). Give it that time before memory is freed: every
+	 * page freed is synchronised with the secondaries, and one that exits
+	 * with such a request unanswered would hold this process up for EAL's
+	 * reply timeout, request after request.
+	 */
+	__atomic_store_n(&dp.sh->state, WC_DP_STOPPING, __ATOMIC_RELEASE);
+	rte_delay_us_sleep(250 * 1000);
 	wc_ctl_stop(&dp);
 	wc_port_teardown(&dp);
 	status = EXIT_SUCCESS;
