@@ -40,6 +40,7 @@
 #define RETRY_MS	 5000  /* after a contract mismatch or a crashed child */
 #define HELLO_TIMEOUT_MS 20000 /* the first request waits for the child's EAL init */
 #define STOP_WAIT_MS	 2000
+#define EARLY_RETRIES	 3 /* restarts of a child that attached too early */
 #define LINE_MAX_BYTES	 (16u << 20)
 #define REASON_MAX	 256
 
@@ -64,6 +65,10 @@ static struct {
 	size_t rcap;
 	char err_part[REASON_MAX]; /* a stderr line not ended yet */
 	char err_last[REASON_MAX]; /* the child's last complete stderr line */
+	bool retiring;		   /* we stopped it: its exit is no news */
+	pid_t dp_pid;		   /* the dataplane attached to */
+	pid_t gone_pid;		   /* a dataplane that exited, while it still holds its lock */
+	unsigned int early_retries;
 
 	/* History, under st. */
 	pthread_mutex_t st;
@@ -117,6 +122,9 @@ static void mark_down(void)
 /*
  * Is a primary up? EAL's primary holds an fcntl write lock on its runtime
  * config file for as long as it lives; a file left by a dead one is unlocked.
+ * A dataplane that is stopping still holds it for a moment: a child started
+ * then would wait on its EAL requests to a process about to go, so the
+ * holder we saw leave does not count.
  */
 static bool primary_alive(void)
 {
@@ -129,6 +137,8 @@ static bool primary_alive(void)
 		return false;
 	alive = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 	close(fd);
+	if (alive && sup.gone_pid != 0 && fl.l_pid == sup.gone_pid)
+		return false;
 	return alive;
 }
 
@@ -227,6 +237,7 @@ static int spawn(void)
 	close(ep[1]);
 	fcntl(ep[0], F_SETFL, O_NONBLOCK);
 	sup.pid = pid;
+	sup.retiring = false;
 	sup.fd = sv[0];
 	sup.err_fd = ep[0];
 	sup.rlen = 0;
@@ -362,6 +373,30 @@ json_t *wc_sup_request(const json_t *req, int timeout_ms)
 	return resp;
 }
 
+/* Stop a child we will not talk to; reap() starts another after a pause. (io held) */
+static void retire(void)
+{
+	sup.retiring = true;
+	if (sup.pid > 0)
+		kill(sup.pid, SIGTERM);
+	close_pipe();
+}
+
+static bool port_missing(const json_t *reasons)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(reasons, i, r)
+	{
+		const char *t = json_string_value(r);
+
+		if (t != NULL && strstr(t, "is not visible") != NULL)
+			return true;
+	}
+	return false;
+}
+
 /* The child answered its first status: attached. (io held) */
 static void hello(void)
 {
@@ -374,10 +409,27 @@ static void hello(void)
 	if (!json_is_true(json_object_get(resp, "ok"))) {
 		wc_mlog(WC_MLOG_WARNING, "attach process: status failed: %s",
 			json_string_value(json_object_get(resp, "error")) ?: "?");
+		retire();
 		json_decref(resp);
 		return;
 	}
+	/*
+	 * A secondary sees the ports the primary had when the secondary's EAL
+	 * started: one started while wirecached was still setting its port up
+	 * sees none. Start it again, a few times at most.
+	 */
+	if (port_missing(json_object_get(json_object_get(resp, "data"), "reasons")) &&
+	    sup.early_retries < EARLY_RETRIES) {
+		sup.early_retries++;
+		wc_mlog(WC_MLOG_INFO, "attached before the dataplane's port was up; again");
+		retire();
+		json_decref(resp);
+		return;
+	}
+	sup.early_retries = 0;
 	dp = json_object_get(json_object_get(resp, "data"), "dataplane");
+	sup.dp_pid = (pid_t)json_integer_value(json_object_get(dp, "pid"));
+	sup.gone_pid = 0;
 	inst = json_string_value(json_object_get(dp, "instance"));
 	if (inst == NULL)
 		inst = "";
@@ -442,6 +494,10 @@ static uint64_t reap(int status, uint64_t now)
 	close(sup.err_fd);
 	sup.err_fd = -1;
 	sup.pid = 0;
+	if (sup.retiring) {
+		sup.retiring = false;
+		return next;
+	}
 
 	switch (code) {
 	case 2:
@@ -454,6 +510,7 @@ static uint64_t reap(int status, uint64_t now)
 		wc_mlog(WC_MLOG_ERR, "cannot attach: %s", why);
 		break;
 	case 4:
+		sup.gone_pid = sup.dp_pid;
 		snprintf(why, sizeof(why), "the dataplane exited");
 		wc_mlog(WC_MLOG_WARNING, "detached: %s", why);
 		break;
