@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """wirectl, the operator CLI, against the real wirecache-mgmt attached to a
-real wirecached (one lcore, af_packet port, on 2 MB hugepages of the test's
-own), as an operator would run it.
+real wirecached (two lcores, one af_packet queue each, on 2 MB hugepages of
+the test's own), as an operator would run it.
 
   usage            bad command lines: exit 2 and one line on stderr
   no_mgmt          no socket, a file that is not a socket, a stale socket:
@@ -11,7 +11,7 @@ own), as an operator would run it.
   list_options     --list-options (completion's fallback) is the options table
   dataplane_down   mgmt up, no wirecached yet: status says DOWN and exits 4,
                    stats exits 4 with mgmt's reason
-  status           healthy, the dataplane's pid, the lcore and the port
+  status           healthy, the dataplane's pid, both lcores and the port
   completion       bash completion: commands, config subcommands, option names
                    from mgmt and, with mgmt away, from --list-options
   stats            a known workload (25 sets, 100 gets, 40 hits) in the
@@ -25,7 +25,7 @@ own), as an operator would run it.
   flush            the cache is empty after it
   log              mgmt's own lines and the dataplane's, human and --json
   top_snapshot     not on a terminal: one plain snapshot of rates under load
-  top_tmux         the ncurses screen in tmux: header, a lcore row whose
+  top_tmux         the ncurses screen in tmux: header, lcore rows whose
                    rates move under load, resize, q quits with status 0
   top_mgmt_gone    mgmt stops: top says so and retries; mgmt back: top too
   dataplane_gone   wirecached stops: top shows DOWN and since when and stays;
@@ -54,9 +54,10 @@ import runner  # noqa: E402
 from runner import check, eq  # noqa: E402
 
 NET = 63  # 10.200.63.0/24
-PAGES = 80  # 16m of items, its index, 4095 mbufs and EAL's own, with room
-LIMIT = "16m"
+PAGES = 128  # 32m of items, their indexes, 4095 mbufs, two queues and EAL's own
+LIMIT = "32m"  # the store wants 12 MiB a partition at least
 LIFETIME = 150
+LCORES = ["0", "1"]
 
 cases = runner.Cases()
 case = cases.add
@@ -84,7 +85,9 @@ class Load:
 
     def __init__(self, topo):
         with topo.in_cli():
-            self.c = mcudp.Client(topo.server_addr, timeout=0.5, retries=0)
+            # Several source ports: RSS spreads them over the queues.
+            self.cs = [mcudp.Client(topo.server_addr, timeout=0.5, retries=0)
+                       for _ in range(4)]
         self.stop_ev = threading.Event()
         self.n = 0
         self.t = threading.Thread(target=self._run, daemon=True)
@@ -93,11 +96,12 @@ class Load:
     def _run(self):
         i = 0
         while not self.stop_ev.is_set():
+            c = self.cs[i % len(self.cs)]
             try:
                 if i % 4 == 0:
-                    self.c.set("load:%d" % (i % 64), "x" * 32)
+                    c.set("load:%d" % (i % 64), "x" * 32)
                 else:
-                    self.c.get("load:%d" % (i % 128))
+                    c.get("load:%d" % (i % 128))
                 self.n += 1
             except (mcudp.Timeout, OSError):
                 pass
@@ -106,7 +110,8 @@ class Load:
     def stop(self):
         self.stop_ev.set()
         self.t.join(5)
-        self.c.close()
+        for c in self.cs:
+            c.close()
 
 
 class Ctx:
@@ -147,7 +152,8 @@ class Ctx:
             self.srv = netns.start_wirecached(self.topo, opts=["--memory-limit", LIMIT,
                                                                "--mbufs", "4095"],
                                               lifetime=LIFETIME, huge=self.huge,
-                                              prefix=self.prefix)
+                                              prefix=self.prefix, lcores=",".join(LCORES),
+                                              vdev_args="qpairs=%d" % len(LCORES))
             with self.topo.in_cli():
                 self.c = mcudp.Client(self.topo.server_addr, timeout=2.0, retries=1)
             deadline = time.monotonic() + 20
@@ -316,12 +322,12 @@ def status(x):
     check(re.search(r"^version\s+0\.1\.0 \(contract version 4\)", out, re.M), "version:\n" + out)
     check(re.search(r"^dataplane\s+attached: pid \d+, up (\d+s|\d+m \d+s)", out, re.M),
           "dataplane line:\n" + out)
-    check(re.search(r"^\s+wirecached 0\.1\.0, running, 1 worker$", out, re.M),
+    check(re.search(r"^\s+wirecached 0\.1\.0, running, 2 workers$", out, re.M),
           "wirecached line:\n" + out)
     check(re.search(r"file prefix %s" % x.prefix, out), "file prefix:\n" + out)
     eq(row(out, "LCORE"), ["LCORE", "ID", "SOCKET", "STATE", "HEARTBEAT"], "lcore header")
-    r = row(out, "0")
-    eq(r[:4], ["0", "0", "0", "running"], "lcore 0 row")
+    for i in LCORES:
+        eq(row(out, i)[:4], [i, i, "0", "running"], "lcore %s row" % i)
     p = row(out, "PORT")
     eq(p, ["PORT", "NAME", "LINK", "SPEED"], "port header")
     check(re.search(r"^\s*0\s+net_af_packet0\s+up\b", out, re.M), "port 0 row:\n" + out)
@@ -380,27 +386,30 @@ def stats(x):
                     ("mc_cmd_set", 25)):
         eq(t[name] - before[name], n, "totals." + name)
     eq(t["curr_items"], 25, "totals.curr_items")
-    eq(d["dataplane"]["workers"], 1, "workers")
+    eq(d["dataplane"]["workers"], 2, "workers")
 
     out = x.ok("stats")
     check(re.search(r"^dataplane\s+pid %d, up " % d["dataplane"]["pid"], out, re.M),
           "dataplane line:\n" + out)
     for name, n in (("mc_cmd_get", t["mc_cmd_get"]), ("mc_get_hits", t["mc_get_hits"]),
-                    ("curr_items", 25), ("mem_limit", "16.0 MiB")):
+                    ("curr_items", 25), ("mem_limit", "32.0 MiB")):
         check(re.search(r"\b%s\s+%s(\s|$)" % (name, n), out, re.M),
               "totals %s %s in:\n%s" % (name, n, out))
     eq(re.findall(r"^(?:totals|per \w+)$", out, re.M),
        ["totals", "per lcore", "per partition", "per port"], "sections")
     check(re.search(r"^\s+0\s+net_af_packet0\s+net_af_packet\s", out.split("per port")[1],
                     re.M), "port row:\n" + out)
-    lc = row(out.split("per lcore")[1], "0")
-    c = d["lcores"][0]["counters"]
-    # LCORE ID SOCKET STATE HEARTBEAT(2 cells) RX TX GETS HITS MISSES SETS FORWARDED DROPS
-    eq(lc[3], "running", "lcore state")
-    eq(lc[8:12], [str(c["mc_cmd_get"]), str(c["mc_get_hits"]), str(c["mc_get_misses"]),
-                  str(c["mc_cmd_set"])], "lcore 0 gets hits misses sets")
-    pr = row(out.split("per partition")[1], "0")
-    eq(pr[2], "25", "partition 0 items")
+    for i, lcore in enumerate(d["lcores"]):
+        lc = row(out.split("per lcore")[1], i)
+        c = lcore["counters"]
+        # LCORE ID SOCKET STATE HEARTBEAT(2 cells) RX TX GETS HITS MISSES SETS FORWARDED DROPS
+        eq(lc[3], "running", "lcore state")
+        eq(lc[8:13], [str(c[n]) for n in ("mc_cmd_get", "mc_get_hits", "mc_get_misses",
+                                          "mc_cmd_set", "xcore_forwarded")],
+           "lcore %d gets hits misses sets forwarded" % i)
+    items = [int(row(out.split("per partition")[1], i)[2]) for i in range(len(LCORES))]
+    eq(items, [p["curr_items"] for p in d["partitions"]], "items per partition")
+    eq(sum(items), 25, "items")
 
     # --json is the server's data member as sent: compare with a raw request.
     s = socket.socket(socket.AF_UNIX)
@@ -437,13 +446,14 @@ def ports(x):
 def partitions(x):
     x.dataplane()
     d = x.json("partitions")
+    eq(len(d["partitions"]), len(LCORES), "partitions")
     p = d["partitions"][0]
     out = x.ok("partitions")
     eq(row(out, "PART")[:3], ["PART", "NUMA", "ITEMS"], "header")
     r = row(out, "0")
     eq(r[2], str(p["curr_items"]), "items")
-    check(p["curr_items"] >= 25, "curr_items %s" % p["curr_items"])
-    # MEM LIMIT: the whole 16m on one partition.
+    check(sum(q["curr_items"] for q in d["partitions"]) >= 25, "curr_items %s" % d)
+    # MEM LIMIT: 32m split over two partitions.
     check("16.0 MiB" in " ".join(r), "mem limit in %s" % r)
 
 
@@ -456,7 +466,7 @@ def config_get(x):
     out = x.ok("config", "get")
     check(out.startswith("config generation %d, file %s\n" % (d["generation"], x.conf)),
           "first line: " + out.splitlines()[0])
-    eq(row(out, "memory-limit")[1:6], ["16m", "*", "64m", "size", "runtime"], "memory-limit row")
+    eq(row(out, "memory-limit")[1:6], ["32m", "*", "64m", "size", "runtime"], "memory-limit row")
     eq(row(out, "udp-port")[1:5], ["11211", "11211", "number", "restart"], "udp-port row")
     eq(row(out, "mgmt-socket")[1], x.sock, "mgmt-socket: mgmt's own value")
     out = x.ok("config", "get", "udp-port")
@@ -473,13 +483,14 @@ def config_get(x):
 def config_set(x):
     x.dataplane()
     gen = x.json("config", "get")["generation"]
-    out = x.ok("config", "set", "memory-limit", "8192k")
-    eq(out, "memory-limit = 8m (config generation %d)\n" % (gen + 1), "config set")
-    eq(row(x.ok("config", "get"), "memory-limit")[1:3], ["8m", "*"], "changed value")
+    out = x.ok("config", "set", "memory-limit", "24576k")
+    eq(out, "memory-limit = 24m (config generation %d)\n" % (gen + 1), "config set")
+    eq(row(x.ok("config", "get"), "memory-limit")[1:3], ["24m", "*"], "changed value")
     d = x.json("config", "set", "idle-backoff", "on")
     eq((d["name"], d["value"], d["generation"]), ("idle-backoff", "on", gen + 2), "--json set")
     for args, pattern in [(["evict", "maybe"], r"evict"),
                           (["memory-limit", "1g"], r"\w"),
+                          (["memory-limit", "8m"], r"memory-limit: at least \d+ bytes"),
                           (["udp-port", "11212"], r"cannot change at runtime"),
                           (["log-file", "/tmp/x"], r"wirecache-mgmt's own option"),
                           (["nope", "1"], r"unknown option 'nope'")]:
@@ -492,13 +503,13 @@ def config_set(x):
 @case
 def config_rewrite(x):
     x.dataplane()
-    x.ok("config", "set", "memory-limit", "12m")
+    x.ok("config", "set", "memory-limit", "28m")
     out = x.ok("config", "rewrite")
     check(re.fullmatch(r"wrote %s \(config generation \d+\)\n" % re.escape(x.conf), out),
           "config rewrite: %r" % out)
     with open(x.conf) as f:
         text = f.read()
-    check(re.search(r"^memory-limit\s*=\s*12m$", text, re.M), "the file:\n" + text)
+    check(re.search(r"^memory-limit\s*=\s*28m$", text, re.M), "the file:\n" + text)
     check(text.startswith("# written by test_wirectl\n"), "comments kept:\n" + text)
 
 
@@ -537,16 +548,25 @@ def log(x):
     eq(sorted(d["lines"][0]), ["level", "source", "text", "time"], "a line's members")
 
 
-def lcore_cells(text):
-    """The cells of lcore 0's row of a top screen or snapshot."""
-    seen = False
+def lcore_rows(text):
+    """Every lcore's row of a top screen or snapshot: cells by lcore index."""
+    rows, seen = {}, False
     for line in text.splitlines():
         cells = line.split()
         if cells[:2] == ["LCORE", "RX"]:
             seen = True
-        elif seen and cells and cells[0] == "0":
-            return cells
-    raise runner.Fail("no lcore 0 row in:\n" + text)
+        elif seen and cells and cells[0].isdigit():
+            rows[cells[0]] = cells
+    eq(sorted(rows), LCORES, "lcore rows in:\n" + text)
+    return rows
+
+
+def busiest(rows):
+    """The row of the lcore receiving the most (the load's flows may hash to one)."""
+    def rx(cells):
+        m = re.fullmatch(r"([\d.]+)(k?)/s", cells[1])
+        return float(m.group(1)) * (1000 if m.group(2) else 1) if m else -1
+    return max(rows.values(), key=rx)
 
 
 @case
@@ -565,8 +585,8 @@ def top_snapshot(x):
     check(re.match(r"wirecache 0\.1\.0  healthy  up ", out), "header:\n" + out)
     check(re.search(r"^memory [\d.]+ \S+ of [\d.]+ MiB  items \d+  rx [\d.]+k?/s", out, re.M),
           "totals line:\n" + out)
-    cells = lcore_cells(out)
-    # LCORE RX TX GETS HITS MISSES SETS FORWARDED DROPS MEM(2 cells): no busy column
+    cells = busiest(lcore_rows(out))
+    # LCORE RX TX GETS HITS MISSES SETS FORWARDED DROPS [BUSY] MEM(2 cells)
     check(len(cells) in (11, 12), "lcore row %s" % cells)
     check(re.fullmatch(r"[1-9][\d.]*k?/s", cells[1]), "rx rate %s" % cells[1])
     check(re.fullmatch(r"[1-9][\d.]*k?/s", cells[3]), "gets rate %s" % cells[3])
@@ -601,7 +621,7 @@ def top_tmux(x):
     tmux_top(x)
     load = Load(x.topo)
     try:
-        first = wait_pane(x, r"^\s+0\s+[1-9][\d.]*k?/s")
+        first = wait_pane(x, r"^\s+\d+\s+[1-9][\d.]*k?/s")
         time.sleep(1.6)
         second = pane(x)
     finally:
@@ -611,9 +631,10 @@ def top_tmux(x):
         check(re.search(r"^memory .* hit ratio ", text, re.M), "totals line:\n" + text)
         check(re.search(r"^LCORE\s+RX PPS\s+TX PPS\s+GETS/S\s+HITS/S\s+MISSES/S\s+SETS/S\s+"
                         r"FORWARDED/S\s+DROPS/S\s+MEM USED", text, re.M), "columns:\n" + text)
-    c1, c2 = lcore_cells(first), lcore_cells(second)
+    r1, r2 = lcore_rows(first), lcore_rows(second)
+    c2 = busiest(r2)
     check(re.fullmatch(r"[1-9][\d.]*k?/s", c2[1]), "rx rate %s" % c2[1])
-    check(c1 != c2, "the lcore row did not change in 1.6 s: %s" % c1)
+    check(r1[c2[0]] != c2, "lcore %s's row did not change in 1.6 s: %s" % (c2[0], c2))
     check(re.search(r"\d\d:\d\d:\d\d UTC", first).group(0) !=
           re.search(r"\d\d:\d\d:\d\d UTC", second).group(0), "the clock did not move")
 
@@ -642,8 +663,8 @@ def top_mgmt_gone(x):
           "header:\n" + text)
     x.start_mgmt()
     wait_pane(x, r"^wirecache 0\.1\.0  healthy", timeout=15)
-    text = wait_pane(x, r"^\s+0\s+\d", timeout=5)
-    lcore_cells(text)
+    text = wait_pane(x, r"^\s+1\s+(-|\d)", timeout=5)
+    lcore_rows(text)
     x.tmux_cmd("send-keys", "-t", "top", "q")
     text = wait_pane(x, r"^wirectl-exit=\d+", timeout=5)
     check(re.search(r"^wirectl-exit=0$", text, re.M), "q: exit status 0:\n" + text)
