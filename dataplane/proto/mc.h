@@ -19,6 +19,7 @@
 #include "dataplane/proto/out.h"
 
 struct wc_store;
+struct wc_item_meta;
 
 /** Server-wide, read-only settings and hooks of the memcached protocol. */
 struct wc_mc_server {
@@ -107,6 +108,17 @@ void wc_mc_flush_catch_up(struct wc_mc_ctx *c);
  */
 size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_t *buf, size_t len,
 		     struct wc_out *out);
+
+/**
+ * Copy a key's value and metadata out of partition @p owner (another
+ * lcore's) into c->scratch, lock-free, as the text get does: a partition
+ * that has not caught up with an immediate flush reads as empty. For the
+ * binary protocol (mc_bin.c), which serves its gets the same way.
+ * @return the value length; -ENOENT if absent; -EAGAIN if the owner must
+ *         serve it (every try raced a writer), counted as a retry.
+ */
+int wc_mc_read_remote(struct wc_mc_ctx *c, unsigned int owner, const uint8_t *key, size_t klen,
+		      uint64_t hash, bool bump, struct wc_item_meta *meta);
 
 /** Compose one `STAT name value\r\n` line (for the stats hook). */
 void wc_mc_stat_u64(struct wc_out *out, const char *name, uint64_t v);

@@ -207,6 +207,12 @@ static int read_remote(struct wc_mc_ctx *c, int owner, const uint8_t *key, size_
 	return r < 0 ? -ENOENT : r;
 }
 
+int wc_mc_read_remote(struct wc_mc_ctx *c, unsigned int owner, const uint8_t *key, size_t klen,
+		      uint64_t hash, bool bump, struct wc_item_meta *meta)
+{
+	return read_remote(c, (int)owner, key, klen, hash, bump, meta);
+}
+
 /* What mg and me show of an item: read in place, or copied from another partition. */
 struct item_info {
 	const uint8_t *val;
