@@ -98,10 +98,11 @@ class Load:
         while not self.stop_ev.is_set():
             c = self.cs[i % len(self.cs)]
             try:
+                # 32 keys set in turn, gets over 48: about two in three hit.
                 if i % 4 == 0:
-                    c.set("load:%d" % (i % 64), "x" * 32)
+                    c.set("load:%d" % (i // 4 % 32), "x" * 32)
                 else:
-                    c.get("load:%d" % (i % 128))
+                    c.get("load:%d" % (i % 48))
                 self.n += 1
             except (mcudp.Timeout, OSError):
                 pass
@@ -583,13 +584,15 @@ def top_snapshot(x):
     check(load.n > 0, "the load got answers")
     check(0.9 < took < 8, "one snapshot over about 1 s (took %.1f s)" % took)
     check(re.match(r"wirecache 0\.1\.0  healthy  up ", out), "header:\n" + out)
-    check(re.search(r"^memory [\d.]+ \S+ of [\d.]+ MiB  items \d+  rx [\d.]+k?/s", out, re.M),
+    check(re.search(r"^memory [\d.]+ \S+ of [\d.]+ MiB  items \d+  rx [\d.]+k?/s  tx [\d.]+k?/s"
+                    r"  hit ratio [1-9][\d.]*% now, [1-9][\d.]*% since start$", out, re.M),
           "totals line:\n" + out)
     cells = busiest(lcore_rows(out))
     # LCORE RX TX GETS HITS MISSES SETS FORWARDED DROPS [BUSY] MEM(2 cells)
     check(len(cells) in (11, 12), "lcore row %s" % cells)
     check(re.fullmatch(r"[1-9][\d.]*k?/s", cells[1]), "rx rate %s" % cells[1])
     check(re.fullmatch(r"[1-9][\d.]*k?/s", cells[3]), "gets rate %s" % cells[3])
+    check(re.fullmatch(r"[1-9][\d.]*k?/s", cells[4]), "hits rate %s" % cells[4])
     out = x.ok("top", "--iterations", "2")
     eq(len(re.findall(r"^wirecache 0\.1\.0", out, re.M)), 2, "two snapshots:\n" + out)
 
