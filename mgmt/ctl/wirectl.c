@@ -745,9 +745,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.npos == 0) {
-		fprintf(stderr, "wirectl: no command given\n");
-		usage(stderr);
-		rc = WC_EXIT_USAGE;
+		rc = usage_error("%s", "no command given");
 		goto out;
 	}
 	if (strcmp(o.pos[0], "help") == 0) {

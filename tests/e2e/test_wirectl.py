@@ -204,10 +204,10 @@ class Ctx:
 
 
 def failed(p, status, stderr_re, what):
-    """@p p exited @p status with one stderr line matching @p stderr_re."""
+    """@p p exited @p status with one stderr line, matching @p stderr_re."""
     eq(p.returncode, status, "%s: exit status (stderr %r)" % (what, p.stderr))
     lines = p.stderr.splitlines()
-    check(len(lines) >= 1 and lines[0].startswith("wirectl: ") and
+    check(len(lines) == 1 and lines[0].startswith("wirectl: ") and
           re.search(stderr_re, lines[0]),
           "%s: stderr %r does not match %r" % (what, p.stderr, stderr_re))
 
