@@ -245,8 +245,49 @@ static void publish_links(struct wc_dataplane *dp)
 	}
 }
 
+static const char *const state_names[] = {
+	[WC_LCORE_STARTING] = "starting",
+	[WC_LCORE_RUNNING] = "running",
+	[WC_LCORE_STOPPED] = "stopped",
+};
+
+/*
+ * Lcore state changes as events for mgmt, watched from here so the lcores
+ * do no more than store their state: started, stopped, and stuck (running
+ * but no tick for a second) or recovered.
+ */
+static void watch_lcores(struct wc_dataplane *dp, uint32_t *seen, bool *stuck)
+{
+	uint64_t now = rte_rdtsc();
+	char text[96];
+
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct wc_lcore_shared *l = dp->lcores[i].sh;
+		uint32_t st = __atomic_load_n(&l->state, __ATOMIC_ACQUIRE);
+		bool late;
+
+		if (st != seen[i] && st <= WC_LCORE_STOPPED) {
+			snprintf(text, sizeof(text), "lcore %u (worker %u) %s", l->lcore_id, i,
+				 state_names[st]);
+			emit(dp, WC_EV_LCORE, 0, (int32_t)st, RTE_LOG_INFO, i, text, strlen(text));
+			seen[i] = st;
+		}
+		late = st == WC_LCORE_RUNNING &&
+		       now - __atomic_load_n(&l->heartbeat_tsc, __ATOMIC_RELAXED) > dp->tsc_hz;
+		if (late != stuck[i]) {
+			snprintf(text, sizeof(text), "lcore %u (worker %u) %s", l->lcore_id, i,
+				 late ? "stuck: no tick for over a second" : "ticking again");
+			emit(dp, WC_EV_LCORE, 0, (int32_t)st, late ? RTE_LOG_ERR : RTE_LOG_NOTICE,
+			     i, text, strlen(text));
+			stuck[i] = late;
+		}
+	}
+}
+
 static uint32_t ctl_main(void *arg)
 {
+	uint32_t seen[WC_MAX_WORKERS] = { 0 };
+	bool stuck[WC_MAX_WORKERS] = { false };
 	struct wc_dataplane *dp = arg;
 	struct wc_ctl_msg m[CTL_BURST];
 	uint64_t next_link = 0;
@@ -258,6 +299,7 @@ static uint32_t ctl_main(void *arg)
 			publish_links(dp);
 			next_link = now + rte_get_timer_hz();
 		}
+		watch_lcores(dp, seen, stuck);
 		unsigned int n = rte_ring_sc_dequeue_burst_elem(dp->ctl_ring, m, sizeof(m[0]),
 								CTL_BURST, NULL);
 
