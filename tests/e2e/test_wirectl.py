@@ -536,7 +536,8 @@ def log(x):
         time.sleep(0.2)
     x.ok("config", "set", "log-level", "notice")
     lines = out.splitlines()
-    pat = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (emerg|alert|crit|error|warning|notice|info|debug) "
+    pat = (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+           r"(emerg|alert|crit|error|warning|notice|info|debug) ")
     check(all(re.match(pat + r"(wirecached|wirecache-mgmt): ", ln) for ln in lines),
           "log format:\n" + out)
     for want in (r"wirecache-mgmt: ready: socket %s" % re.escape(x.sock),
@@ -633,7 +634,8 @@ def top_tmux(x):
         check(re.match(r"wirecache 0\.1\.0  healthy  up ", text), "header:\n" + text)
         check(re.search(r"^memory .* hit ratio ", text, re.M), "totals line:\n" + text)
         check(re.search(r"^LCORE\s+RX PPS\s+TX PPS\s+GETS/S\s+HITS/S\s+MISSES/S\s+SETS/S\s+"
-                        r"FORWARDED/S\s+DROPS/S\s+MEM USED", text, re.M), "columns:\n" + text)
+                        r"FORWARDED/S\s+DROPS/S\s+(BUSY\s+)?MEM USED", text, re.M),
+              "columns:\n" + text)
     r1, r2 = lcore_rows(first), lcore_rows(second)
     c2 = busiest(r2)
     check(re.fullmatch(r"[1-9][\d.]*k?/s", c2[1]), "rx rate %s" % c2[1])
