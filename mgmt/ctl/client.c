@@ -68,6 +68,11 @@ int wc_ctl_connect(struct wc_ctl_conn *c, const char *path, char *err, size_t er
 				 "connection refused at %s: wirecache-mgmt is not running there "
 				 "(a stale socket)",
 				 path);
+		else if (e == EACCES)
+			snprintf(err, errlen,
+				 "no permission to connect to %s (wirecache-mgmt lets its socket's "
+				 "group in: run as a member of it, or as root)",
+				 path);
 		else
 			snprintf(err, errlen, "cannot connect to wirecache-mgmt at %s: %s", path,
 				 strerror(e));

@@ -5,9 +5,8 @@ real wirecached (two lcores, one af_packet queue each, on 2 MB hugepages of
 the test's own), as an operator would run it.
 
   usage            bad command lines: exit 2 and one line on stderr
-  no_mgmt          no socket, a file that is not a socket, a stale socket:
-                   exit 3 naming the path and that wirecache-mgmt is not
-                   running there
+  no_mgmt          no socket, a file that is not a socket, a stale socket, one
+                   the user may not use: exit 3 naming the path and why
   list_options     --list-options (completion's fallback) is the options table
   dataplane_down   mgmt up, no wirecached yet: status says DOWN and exits 4,
                    stats exits 4 with mgmt's reason
@@ -288,6 +287,28 @@ def no_mgmt(x):
     failed(p, 3, r"connection refused at %s: wirecache-mgmt is not running there" %
            re.escape(stale), "stale socket")
     eq(p.stdout, "", "nothing on stdout")
+
+    # A socket only root may use, tried by nobody.
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if shutil.which("setpriv") and subprocess.run(nobody + [x.wirectl, "--version"],
+                                                  capture_output=True).returncode == 0:
+        d = tempfile.mkdtemp(prefix="wc-wirectl-perm-")
+        os.chmod(d, 0o755)
+        path = os.path.join(d, "mgmt.sock")
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.bind(path)
+            s.listen(1)
+            os.chmod(path, 0o600)
+            p = subprocess.run(nobody + [x.wirectl, "--socket", path, "status"],
+                               capture_output=True, text=True, timeout=20)
+        finally:
+            s.close()
+            shutil.rmtree(d, ignore_errors=True)
+        failed(p, 3, r"no permission to connect to %s .*group" % re.escape(path),
+               "a socket nobody may not use")
+    else:
+        print("  (permission check left out: wirectl cannot run as nobody here)")
 
 
 @case
