@@ -40,7 +40,8 @@
 #define RETRY_MS	 5000  /* after a contract mismatch or a crashed child */
 #define HELLO_TIMEOUT_MS 20000 /* the first request waits for the child's EAL init */
 #define STOP_WAIT_MS	 2000
-#define EARLY_RETRIES	 3 /* restarts of a child that attached too early */
+#define SETTLE_MS	 1000 /* a primary this young is still starting */
+#define EARLY_RETRIES	 3    /* restarts of a child that attached too early */
 #define LINE_MAX_BYTES	 (16u << 20)
 #define REASON_MAX	 256
 
@@ -120,11 +121,51 @@ static void mark_down(void)
 }
 
 /*
+ * How long process @p pid has run, in ms; a large value when that cannot be
+ * told (another pid namespace), so the caller goes ahead.
+ */
+static uint64_t process_age_ms(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	double uptime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return UINT64_MAX;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* Field 22, starttime, counted after the ")" that ends the name. */
+	p = p != NULL ? strrchr(buf, ')') : NULL;
+	if (p == NULL || hz <= 0)
+		return UINT64_MAX;
+	for (i = 3; i <= 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %llu", &start) != 1)
+		return UINT64_MAX;
+	f = fopen("/proc/uptime", "re");
+	if (f == NULL)
+		return UINT64_MAX;
+	if (fscanf(f, "%lf", &uptime) != 1)
+		uptime = 0;
+	fclose(f);
+	if (uptime * 1000 < (double)start * 1000 / (double)hz)
+		return 0;
+	return (uint64_t)(uptime * 1000 - (double)start * 1000 / (double)hz);
+}
+
+/*
  * Is a primary up? EAL's primary holds an fcntl write lock on its runtime
  * config file for as long as it lives; a file left by a dead one is unlocked.
  * A dataplane that is stopping still holds it for a moment: a child started
  * then would wait on its EAL requests to a process about to go, so the
- * holder we saw leave does not count.
+ * holder we saw leave does not count. Nor does one younger than SETTLE_MS:
+ * a secondary whose EAL starts while the primary's EAL is still starting
+ * misses the primary's ports and holds up the primary's exit later.
  */
 static bool primary_alive(void)
 {
@@ -138,6 +179,8 @@ static bool primary_alive(void)
 	alive = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 	close(fd);
 	if (alive && sup.gone_pid != 0 && fl.l_pid == sup.gone_pid)
+		return false;
+	if (alive && fl.l_pid > 0 && process_age_ms(fl.l_pid) < SETTLE_MS)
 		return false;
 	return alive;
 }
