@@ -668,7 +668,7 @@ static void exec_stat(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struc
 			rc = -ENOENT;
 	} else if (srv->stats != NULL) {
 		if (n >= 8 && memcmp(sub, "settings", 8) == 0)
-			n = 8;
+			sub[n = 8] = '\0';
 		rc = srv->stats(srv->stats_arg, n != 0 ? sub : NULL, n, &s.in);
 	} else if (n != 0) {
 		rc = -ENOENT;
@@ -820,6 +820,8 @@ size_t wc_mc_bin_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const ui
 			if (unlikely(ss->handoff != 0))
 				goto done; /* the owner runs it from its start */
 			off += r.head + (r.op->body == BIN_BODY_VALUE ? r.vlen : 0);
+			if (ss->close)
+				off = len; /* quit: nothing after it is read */
 			break;
 		case P_TOO_BIG:
 			if (r.op->base == WC_MC_BIN_OP_SET) {
