@@ -131,11 +131,15 @@ class Ctx:
         self.tmux = "wirectl%d" % os.getpid()
         self.srv = None
         self.mgmt = None
-        self.huge = netns.Hugepages(PAGES)
-        if not self.huge.ok:
-            raise RuntimeError("no 2 MB hugepages to be had: a DPDK secondary needs them")
-        self.topo = netns.Topology(net=NET, tag="ctl")
-        self.start_mgmt()
+        try:
+            self.huge = netns.Hugepages(PAGES)
+            if not self.huge.ok:
+                raise RuntimeError("no 2 MB hugepages to be had: a DPDK secondary needs them")
+            self.topo = netns.Topology(net=NET, tag="ctl")
+            self.start_mgmt()
+        except BaseException:
+            self.cleanup()
+            raise
 
     def start_mgmt(self):
         # In the server namespace: its metrics port clashes with no one's.
