@@ -2,7 +2,7 @@
 /*
  * The attach supervisor.
  *
- *   no child --(every 500 ms: primary holds its config lock?)--> spawn
+ *   no child --(every 500 ms: a primary holds its config lock, 1 s old)--> spawn
  *   spawn --(first "status" answered)--> attached
  *   attached --(every 200 ms)--> "events": log lines into the log
  *   child exits: 2 no dataplane, 3 contract mismatch (its one stderr line is
@@ -450,9 +450,12 @@ static void hello(void)
 
 	json_decref(req);
 	if (!json_is_true(json_object_get(resp, "ok"))) {
-		wc_mlog(WC_MLOG_WARNING, "attach process: status failed: %s",
-			json_string_value(json_object_get(resp, "error")) ?: "?");
-		retire();
+		/* A child that exited says why in its exit status (reap()). */
+		if (sup.fd >= 0) {
+			wc_mlog(WC_MLOG_WARNING, "attach process: status failed: %s",
+				json_string_value(json_object_get(resp, "error")) ?: "?");
+			retire();
+		}
 		json_decref(resp);
 		return;
 	}

@@ -23,6 +23,9 @@ with `wirectl --json`, the documented interface (docs/wirectl.md).
   config_idle        idle-backoff off: idle_sleeps stands still; on: grows
   config_log_level   log-level debug shows debug lines in `wirectl log`, and
                      the dataplane's own log line of the change arrives
+  contract_mismatch  a dataplane of another contract version (its shared block
+                     poked in the hugepage file): status down with the attach
+                     child's reason; the right version again: re-attached
   no_mgmt            wirectl with no daemon behind the socket: exit 3
   mgmt_sigkill       SIGKILL wirecache-mgmt and start it again while a UDP
                      client keeps asking: the client sees no error
@@ -39,6 +42,7 @@ $WIRECTL.
 """
 
 import json
+import mmap
 import os
 import re
 import shutil
@@ -63,6 +67,9 @@ SERVER_CIDR = "10.200.62.1/25"
 OUTSIDER = "10.200.62.200"
 METRICS = ("127.0.0.1", 9712)
 LIFETIME = 200
+MAGIC = (0x31657269776377).to_bytes(8, "little")  # WC_SHARED_MAGIC, "wcwire1"
+with open(os.path.join(netns.ROOT, "mgmt", "contract.h")) as _f:
+    CONTRACT = int(re.search(r"#define WC_CONTRACT_VERSION (\d+)", _f.read()).group(1))
 
 cases = runner.Cases()
 case = cases.add
@@ -180,7 +187,7 @@ class Ctx:
 
     def start_mgmt(self):
         argv = ["timeout", "-s", "INT", "-k", "10", str(LIFETIME + 60), self.mgmt_bin,
-                "--config", self.conf, "--lifetime", str(LIFETIME)]
+                "--config", self.conf, "--lifetime", str(LIFETIME)] + (["--log-level", os.environ["WC_MGMT_LOG"]] if os.environ.get("WC_MGMT_LOG") else [])
         self.mgmt = netns.Server(self.topo, argv, "wirecache-mgmt")
         self.mgmt.wait_line(r"wirecache-mgmt: ready", timeout=30)
 
@@ -433,6 +440,56 @@ def config_log_level(x):
     check(re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z notice wirecache-mgmt: ready", text,
                     re.M), "the log file has the daemon's lines")
     check(re.search(r"^\S+ \w+ wirecached: ", text, re.M), "and the dataplane's")
+
+
+def shared_block(huge):
+    """(file, offset) of wirecached's struct wc_shared in our hugetlbfs mount,
+    found by its magic followed by the contract version."""
+    for name in sorted(os.listdir(huge.dir)):
+        path = os.path.join(huge.dir, name)
+        with open(path, "rb") as f:
+            data = f.read()
+        for m in re.finditer(re.escape(MAGIC), data):
+            if data[m.start() + 8:m.start() + 12] == CONTRACT.to_bytes(4, "little"):
+                return path, m.start()
+    return None, None
+
+
+def poke(path, off, data):
+    fd = os.open(path, os.O_RDWR)
+    try:
+        with mmap.mmap(fd, os.fstat(fd).st_size) as m:
+            m[off:off + len(data)] = data
+    finally:
+        os.close(fd)
+
+
+@case
+def contract_mismatch(x):
+    before = x.ok("status")["dataplane"]
+    path, off = shared_block(x.huge)
+    check(path is not None, "wirecached's shared block found in " + x.huge.dir)
+    poke(path, off + 8, (CONTRACT - 1).to_bytes(4, "little"))
+    try:
+        # The attached child goes; the next one finds the other version.
+        os.kill(child_pid(x.mgmt_pid()), signal.SIGKILL)
+        reason = "contract version %d, this mgmt speaks %d" % (CONTRACT - 1, CONTRACT)
+
+        def refused():
+            p = subprocess.run([x.wirectl_bin, "--socket", x.sock, "--json", "status"],
+                               capture_output=True, text=True)
+            d = json.loads(p.stdout) if p.returncode == 4 else None
+            return d if d and any(reason in r for r in d["reasons"]) else None
+
+        d = wait_for("status to give the contract mismatch", refused, 15)
+        eq((d["health"], d["dataplane"]["attached"]), ("down", False), "status")
+        check(any(reason in ln["text"] for ln in x.ok("log", "50")["lines"]),
+              "the mismatch in the log")
+    finally:
+        poke(path, off + 8, CONTRACT.to_bytes(4, "little"))
+    d = x.wait_attached()
+    eq((d["health"], d["dataplane"]["instance"], d["dataplane"]["restarts_seen"]),
+       ("ok", before["instance"], before["restarts_seen"]), "attached again, the same dataplane")
 
 
 @case
