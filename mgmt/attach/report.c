@@ -340,6 +340,8 @@ json_t *wc_report_stats(const struct wc_attach *a)
 
 	json_object_set_new(dp, "workers", json_integer(n));
 	json_object_set_new(dp, "config_generation", u64(wc_shared_config_gen(sh)));
+	/* busy_cycles are TSC cycles: with this a reader turns them into a busy share. */
+	json_object_set_new(dp, "tsc_hz", u64(sh->tsc_hz));
 	json_object_set_new(doc, "dataplane", dp);
 
 	memset(&sum, 0, sizeof(sum));
