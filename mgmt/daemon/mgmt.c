@@ -457,8 +457,12 @@ static void accept_client(int lfd)
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of descriptors: the connection waits in the backlog; do not spin. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+			usleep(100 * 1000);
 		return;
+	}
 	pthread_mutex_lock(&cfg_lock);
 	full = n_clients >= CLIENTS_MAX;
 	if (!full)

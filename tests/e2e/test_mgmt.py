@@ -564,6 +564,10 @@ def dataplane_restart(x):
           "reason %s" % d["reasons"])
     check(abs(d["dataplane"]["down_since"] - time.time()) < 10, "down_since")
     eq(x.ctl("stats")[0], 4, "stats while down: exit status")
+    status, body = x.metrics()
+    m = metric_sums(body)
+    eq((status, m.get("wirecache_up"), m.get("wirecache_mc_cmd_get_total")), (200, 0.0, None),
+       "/metrics while down: wirecache_up 0, no dataplane counters")
     eq(x.ok("log", "5")["lines"] != [], True, "log works while down")
     time.sleep(1)
     x.start_dp()
