@@ -13,6 +13,8 @@ with `wirectl --json`, the documented interface (docs/wirectl.md).
                      wirectl stats, memcached `stats` and /metrics (summed
                      over lcores) all say exactly that
   metrics_promtool   `promtool check metrics` passes on the /metrics body
+  socket_protocol    many connections at once, requests pipelined on each:
+                     answered in order; malformed requests get "usage"
   config_refused     a bad value, a start-only option, a mgmt option and an
                      unknown one are refused: values and generation unchanged
   config_memory      lowering memory-limit (16m to 8m) makes the cache evict
@@ -327,6 +329,35 @@ def metrics_promtool(x):
     p = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                        text=True, timeout=30)
     eq((p.returncode, (p.stdout + p.stderr).strip()), (0, ""), "promtool check metrics")
+
+
+@case
+def socket_protocol(x):
+    """Many connections at once, each with requests pipelined in one write:
+    every answer comes, in order; bad requests get "usage"."""
+    reqs = [b'{"cmd":"log","args":["1"]}', b'{"cmd":"status"}', b"not json",
+            b'{"cmd":"events"}', b'{"cmd":"config","args":["get","udp-port"]}',
+            b'{"cmd":"log","args":["x"]}', b'{"args":[]}', b'{"cmd":"stats","args":[1]}']
+    conns = []
+    for _ in range(8):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(x.sock)
+        conns.append(s)
+    for s in conns:
+        s.sendall(b"\n".join(reqs) + b"\n")
+    for s in conns:
+        buf = b""
+        while buf.count(b"\n") < len(reqs):
+            b = s.recv(1 << 20)
+            check(b, "connection closed after %d answers" % buf.count(b"\n"))
+            buf += b
+        s.close()
+        r = [json.loads(ln) for ln in buf.split(b"\n")[:len(reqs)]]
+        check("lines" in r[0]["data"] and "health" in r[1]["data"], "answers in order: %s" % r[:2])
+        eq(r[4]["data"]["options"][0]["name"], "udp-port", "config get, fifth")
+        eq([(a["ok"], a.get("code")) for i, a in enumerate(r) if i in (2, 3, 5, 6, 7)],
+           [(False, "usage")] * 5, "bad requests")
 
 
 @case
