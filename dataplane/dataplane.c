@@ -30,6 +30,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/lcore.h"
+#include "dataplane/proto/mc_tcp.h"
 #include "dataplane/proto/mc_udp.h"
 #include "store/store.h"
 
@@ -181,6 +182,8 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 		lc->net.tsc_hz = dp->tsc_hz;
 		lc->net.now_tsc = dp->start_tsc;
 		lc->net.app_arg[0] = &lc->mc;
+		if (wc_mc_tcp_setup(&lc->net, &lc->mc, (uint16_t)cfg->udp_port) != 0)
+			return -ENOMEM;
 		i++;
 	}
 	if (i != dp->n_workers)
@@ -236,6 +239,7 @@ void wc_dataplane_teardown(struct wc_dataplane *dp)
 	wc_xcore_teardown(dp);
 	if (dp->lcores != NULL) {
 		for (unsigned int i = 0; i < dp->n_workers; i++) {
+			wc_mc_tcp_teardown(&dp->lcores[i].net);
 			wc_store_destroy(dp->lcores[i].store);
 			rte_free(dp->lcores[i].scratch);
 		}

@@ -11,6 +11,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane/lcore.h"
+#include "dataplane/net/tcp.h"
 #include "store/store.h"
 
 #define RX_BURST 32
@@ -115,7 +116,7 @@ int wc_lcore_main(void *arg)
 		n = rte_eth_rx_burst(dp->ifc.port_id, lc->net.queue, pkts, RX_BURST);
 		if (n > 0)
 			wc_net_input(&lc->net, pkts, n);
-		work = n;
+		work = n + wc_tcp_poll(&lc->net);
 		if (multi) {
 			/*
 			 * Requests other lcores handed here, then what this

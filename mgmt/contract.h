@@ -107,6 +107,33 @@
 	X(xcore_received, "requests and flushes taken from other lcores' rings")            \
 	X(drop_xcore_ring_full, "dropped: request for another lcore, its ring full")        \
 	X(xcore_remote_reads, "reads served lock-free from another lcore's partition")      \
+	X(tcp_segs_in, "TCP segments received")                                             \
+	X(tcp_segs_out, "TCP segments sent")                                                \
+	X(tcp_syn_cookies, "SYN-ACKs sent (each with a SYN cookie)")                        \
+	X(tcp_accepted, "TCP connections established (valid SYN cookie)")                   \
+	X(tcp_closed, "TCP connections released")                                           \
+	X(tcp_resets_in, "TCP connections reset by the peer")                               \
+	X(tcp_resets_out, "TCP RSTs sent")                                                  \
+	X(tcp_challenge_acks, "challenge ACKs sent (RST or SYN not at rcv_nxt)")            \
+	X(tcp_retrans, "TCP segments retransmitted")                                        \
+	X(tcp_rto, "TCP retransmission timeouts")                                           \
+	X(tcp_fast_retrans, "TCP fast retransmits (three duplicate ACKs)")                  \
+	X(tcp_ooo, "TCP segments queued out of order")                                      \
+	X(tcp_zero_window_probes, "TCP zero-window probes sent")                            \
+	X(tcp_keepalive_probes, "TCP keepalive probes sent")                                \
+	X(tcp_timeouts, "TCP connections reset: retransmission or keepalive timeout")       \
+	X(tcp_conn_limit, "TCP connections refused: connection limit reached")              \
+	X(tcp_snd_held, "TCP applications held back: send buffer over its limit")           \
+	X(tcp_mem_refused, "TCP buffer allocations refused: lcore limit reached")           \
+	X(drop_tcp_malformed, "dropped: TCP header length or flags invalid")                \
+	X(drop_tcp_checksum, "dropped: bad TCP checksum")                                   \
+	X(drop_tcp_port, "dropped: no listener on the TCP port (RST sent)")                 \
+	X(drop_tcp_cookie, "dropped: ACK with an invalid SYN cookie")                       \
+	X(drop_tcp_no_conn, "dropped: TCP segment for no connection")                       \
+	X(drop_tcp_window, "dropped: TCP segment outside the window (ACK sent)")            \
+	X(drop_tcp_ooo_full, "dropped: out-of-order queue full")                            \
+	X(drop_tcp_rcvbuf, "dropped: TCP data past the receive buffer limit")               \
+	X(drop_tcp_ack, "dropped: TCP ACK of data never sent (ACK sent)")                   \
 	X(xcore_remote_read_retries, "remote reads that raced writes and went to the owner")
 
 /** One lcore's counters; written only by that lcore. */

@@ -33,6 +33,7 @@
  *   ICMP      drop_icmp_malformed (short or bad checksum), drop_icmp_type
  *   UDP       drop_udp_malformed, drop_udp_checksum, drop_udp_port,
  *             drop_udp_source
+ *   TCP       (tcp.c) drop_tcp_*, or drop_ip_proto without TCP state
  *
  * The one frame consumed without either is an ARP reply from a neighbour: it
  * did its work by refreshing the cache (arp_learned).
@@ -54,6 +55,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/net/net.h"
+#include "dataplane/net/tcp.h"
 
 #define ETH_LEN	 RTE_ETHER_HDR_LEN /* 14 */
 #define VLAN_LEN 4
@@ -231,6 +233,11 @@ static bool cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len, ui
 	sum = (sum & 0xffff) + (sum >> 16);
 	*out = (uint16_t)sum;
 	return done == len;
+}
+
+bool wc_net_cksum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint16_t *out)
+{
+	return cksum_chain(m, off, len, out);
 }
 
 /* Copy len bytes into the frame at off, across segments. */
@@ -967,6 +974,14 @@ static void ipv4_input(struct wc_net *n, const struct frame *f)
 		break;
 	case IPPROTO_ICMP:
 		icmp_input(n, f, ip, &buf);
+		break;
+	case IPPROTO_TCP:
+		if (n->tcp == NULL) {
+			drop(m, &n->st->drop_ip_proto);
+			break;
+		}
+		wc_tcp_input(n, m, f->l2_len, ip->src_addr, ip->dst_addr, &f->src,
+			     f->tagged ? f->vlan_tci : 0);
 		break;
 	default:
 		drop(m, &n->st->drop_ip_proto);

@@ -2,8 +2,9 @@
 /**
  * @file
  * The user-space network stack: Ethernet (VLAN tags accepted), ARP, IPv4,
- * ICMP echo and UDP, per lcore. It knows nothing of memcached: UDP datagrams
- * go to the application registered on their destination port.
+ * ICMP echo, UDP and TCP (tcp.h), per lcore. It knows nothing of memcached:
+ * UDP datagrams go to the application registered on their destination port,
+ * TCP connections to the one listening on theirs.
  *
  * Thread safety: a wc_net belongs to one lcore; wc_iface is read-only after
  * start and shared by every lcore.
@@ -27,7 +28,6 @@
 
 /** Headroom a UDP reply mbuf keeps for Ethernet + VLAN + IPv4 + UDP headers. */
 #define WC_UDP_HDR_ROOM (RTE_ETHER_HDR_LEN + 4 + 20 + 8)
-
 
 /** The peer of a UDP datagram, captured at input for the reply. */
 struct wc_udp_peer {
@@ -94,6 +94,7 @@ struct wc_net {
 	uint16_t ntx;
 	uint16_t ip_id;		   /**< next IPv4 identification for UDP replies */
 	struct rte_mbuf *rx_reuse; /**< frame being delivered, if its reply may reuse it */
+	struct wc_tcp *tcp;	   /**< TCP connections and listeners (tcp.h), or NULL */
 	struct rte_mbuf *tx[WC_TX_MAX];
 	struct wc_arp_entry arp[WC_ARP_SLOTS];
 	struct wc_budget budget[WC_BUDGET_SLOTS];
@@ -175,5 +176,11 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
  */
 bool wc_udp_budget_take(struct wc_net *n, const struct wc_udp_peer *peer, uint32_t bytes);
 
+/**
+ * The one's complement sum (folded, not complemented) of @p len bytes at
+ * @p off of the frame, across segments of any length.
+ * @return false if the frame is shorter than off + len.
+ */
+bool wc_net_cksum(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint16_t *out);
 
 #endif /* WC_NET_H */
