@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -534,6 +536,49 @@ static int listen_socket(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * One daemon per file-prefix: two would run two attach children, both
+ * taking from the dataplane's single-consumer event ring. The lock is an
+ * flock on <run dir>/wirecache/mgmt-<prefix>.lock (the run dir as EAL picks
+ * it: /var/run for root, else $XDG_RUNTIME_DIR or /tmp); the kernel drops it
+ * when the daemon dies, however it dies.
+ */
+static int lock_prefix(const char *prefix, char *err, size_t errlen)
+{
+	const char *base = "/var/run";
+	char path[PATH_MAX], pid[32] = "";
+	ssize_t n;
+	int fd, rc;
+
+	if (getuid() != 0) {
+		base = getenv("XDG_RUNTIME_DIR");
+		if (base == NULL)
+			base = "/tmp";
+	}
+	snprintf(path, sizeof(path), "%s/wirecache/mgmt-%s.lock", base, prefix);
+	rc = wc_util_mkdir_parent(path, 0755);
+	fd = rc == 0 ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+	if (fd < 0) {
+		rc = rc != 0 ? rc : -errno;
+		snprintf(err, errlen, "%.300s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = -errno;
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen, "another wirecache-mgmt%s%s%s serves file-prefix %s (%.200s)",
+			 pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", prefix, path);
+		close(fd);
+		return rc == -EWOULDBLOCK ? -EADDRINUSE : rc;
+	}
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0)
+		wc_mlog(WC_MLOG_WARNING, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
 /* ---- the attach child's binary ----------------------------------------- */
 
 /*
@@ -662,6 +707,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (find_attach(attach, sizeof(attach), err, sizeof(err)) != 0) {
+		wc_mlog(WC_MLOG_ERR, "%s", err);
+		return 1;
+	}
+	/* Held until exit (the kernel releases it). */
+	if (lock_prefix(cfg.file_prefix, err, sizeof(err)) < 0) {
 		wc_mlog(WC_MLOG_ERR, "%s", err);
 		return 1;
 	}

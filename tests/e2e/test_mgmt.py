@@ -28,6 +28,8 @@ with `wirectl --json`, the documented interface (docs/wirectl.md).
   contract_mismatch  a dataplane of another contract version (its shared block
                      poked in the hugepage file): status down with the attach
                      child's reason; the right version again: re-attached
+  second_daemon      a second daemon for the same prefix is refused; one
+                     without --config refuses config rewrite
   no_mgmt            wirectl with no daemon behind the socket: exit 3
   mgmt_sigkill       SIGKILL wirecache-mgmt and start it again while a UDP
                      client keeps asking: the client sees no error
@@ -212,6 +214,11 @@ class Ctx:
         netns.cleanup_all()
         shutil.rmtree(self.dir, ignore_errors=True)
         shutil.rmtree("/var/run/dpdk/" + self.prefix, ignore_errors=True)
+        for p in (self.prefix, self.prefix + "b"):  # the daemons' prefix locks
+            try:
+                os.unlink("/var/run/wirecache/mgmt-%s.lock" % p)
+            except FileNotFoundError:
+                pass
 
     # -- asking -----------------------------------------------------------
 
@@ -521,6 +528,38 @@ def contract_mismatch(x):
     d = x.wait_attached()
     eq((d["health"], d["dataplane"]["instance"], d["dataplane"]["restarts_seen"]),
        ("ok", before["instance"], before["restarts_seen"]), "attached again, the same dataplane")
+
+
+@case
+def second_daemon(x):
+    """A second daemon for the same file-prefix is refused (two attach children
+    would share the dataplane's single-consumer event ring); one for another
+    prefix, started without --config, runs (its dataplane down) and refuses
+    config rewrite for want of a file."""
+    sock = os.path.join(x.dir, "second.sock")
+
+    def argv(prefix):
+        return ["timeout", "-s", "INT", "-k", "10", "60", x.mgmt_bin, "--file-prefix", prefix,
+                "--mgmt-socket", sock, "--metrics-listen", "", "--log-file", "",
+                "--lifetime", "50"]
+
+    p = subprocess.run(argv(x.prefix), capture_output=True, text=True, timeout=30)
+    eq(p.returncode, 1, "exit status of a second daemon for %s" % x.prefix)
+    check(re.search(r"another wirecache-mgmt \(pid %d\) serves file-prefix %s" %
+                    (x.mgmt_pid(), x.prefix), p.stderr), "its reason: %r" % p.stderr)
+    check(not os.path.exists(sock), "no socket made")
+    eq(x.ok("status")["health"], "ok", "the first daemon still serves")
+
+    second = netns.Server(x.topo, argv(x.prefix + "b"), "second wirecache-mgmt")
+    try:
+        second.wait_line(r"wirecache-mgmt: ready", timeout=30)
+        rc, _, err = x.ctl("config", "rewrite", sock=sock)
+        eq(rc, 1, "config rewrite exit status (stderr %r)" % err)
+        check("without --config" in err, "the reason: %r" % err)
+        eq(x.ctl("stats", sock=sock)[0], 4, "stats: dataplane down")
+    finally:
+        eq(second.stop(), 0, "the second daemon's exit status")
+    check(not os.path.exists(sock), "its socket removed")
 
 
 @case
