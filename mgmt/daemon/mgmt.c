@@ -57,9 +57,12 @@ static char config_path[PATH_MAX];
 static uint64_t start_ms;
 static unsigned int n_clients; /* under cfg_lock */
 
+/* {"ok":true,"data":@p data} (steals @p data); NULL (out of memory) without data. */
 static json_t *ok(json_t *data)
 {
-	return json_pack("{s:b, s:o}", "ok", 1, "data", data != NULL ? data : json_object());
+	if (data == NULL)
+		return NULL;
+	return json_pack("{s:b, s:o}", "ok", 1, "data", data);
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -123,9 +126,13 @@ static json_t *status_doc(void)
 	doc = json_pack("{s:O, s:O, s:s, s:i, s:o}", "health", json_object_get(st, "health"),
 			"reasons", json_object_get(st, "reasons"), "version", WC_VERSION,
 			"contract_version", WC_CONTRACT_VERSION, "mgmt", mgmt);
-	if (doc != NULL)
-		json_object_foreach(st, key, v) if (json_object_get(doc, key) == NULL)
-			json_object_set(doc, key, v);
+	if (doc != NULL) {
+		json_object_foreach(st, key, v)
+		{
+			if (json_object_get(doc, key) == NULL)
+				json_object_set(doc, key, v);
+		}
+	}
 	json_decref(st);
 	return doc;
 }
