@@ -108,37 +108,6 @@ def alive(pid):
         return f.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-class ReservedHugepages(netns.Hugepages):
-    """netns.Hugepages whose mount reserves its pages (hugetlbfs min_size).
-
-    The dataplane is stopped and started again here: between the two its
-    pages go back to the machine's pool, where another DPDK program could
-    take them. A reservation keeps them ours.
-    """
-
-    @staticmethod
-    def _free():
-        """Free pages nobody reserved (HugePages_Free counts reserved ones)."""
-        with open("/proc/meminfo") as f:
-            text = f.read()
-        return (int(re.search(r"HugePages_Free:\s+(\d+)", text).group(1)) -
-                int(re.search(r"HugePages_Rsvd:\s+(\d+)", text).group(1)))
-
-    def __init__(self, pages):
-        super().__init__(pages)
-        if not self.ok:
-            return
-        subprocess.run(["umount", self.dir], capture_output=True)
-        self.mounted = False
-        p = subprocess.run(["mount", "-t", "hugetlbfs", "-o",
-                            "pagesize=2M,min_size=%dM" % (2 * pages), "nodev", self.dir],
-                           capture_output=True, text=True)
-        self.mounted = p.returncode == 0
-        self.ok = self.mounted
-        if not self.ok:
-            netns.log("cannot reserve %d hugepages: %s" % (pages, p.stderr.strip()))
-
-
 def wait_for(what, fn, timeout=30, step=0.1):
     """Poll @p fn until it returns something true; return that."""
     deadline = time.monotonic() + timeout
@@ -160,7 +129,7 @@ class Ctx:
                 raise RuntimeError("%s is not built" % p)
         if not shutil.which("promtool"):
             raise RuntimeError("promtool is not installed (Debian: prometheus)")
-        self.huge = ReservedHugepages(PAGES)
+        self.huge = netns.Hugepages(PAGES)
         if not self.huge.ok:
             raise RuntimeError("no 2 MB hugepages to be had: a DPDK secondary needs them")
         self.topo = netns.Topology(net=NET, tag="m")
