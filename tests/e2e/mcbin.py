@@ -202,15 +202,16 @@ class Client:
             if not self._fill(deadline) and not self.closed:
                 raise TimeoutError("%d of %d responses" % (len(got), n))
 
-    def recv_until_noop(self, timeout=None):
-        """Every response up to and including a No-op's (pipeline fence)."""
+    def recv_until_noop(self, timeout=None, opaque=None):
+        """Every response up to and including a No-op's (with @p opaque if given):
+        a pipeline's fence."""
         deadline = time.monotonic() + (timeout or self.timeout)
         got = []
         while True:
             rs, self.buf = split(self.buf)
             for r in rs:
                 got.append(r)
-                if r.opcode == OP["noop"]:
+                if r.opcode == OP["noop"] and (opaque is None or r.opaque == opaque):
                     if split(self.buf)[0]:
                         raise AssertionError("responses after the No-op")
                     return got
@@ -230,10 +231,7 @@ class Client:
     def exchange(self, data, timeout=None):
         """Send @p data and a No-op; every response before the No-op's."""
         self.send(data + pack("noop", opaque=0xFEEDFACE))
-        rs = self.recv_until_noop(timeout)
-        if rs[-1].opaque != 0xFEEDFACE:
-            raise AssertionError("No-op reply with opaque %#x" % rs[-1].opaque)
-        return rs[:-1]
+        return self.recv_until_noop(timeout, opaque=0xFEEDFACE)[:-1]
 
     def request(self, data, timeout=None):
         """One request that answers with exactly one response."""
