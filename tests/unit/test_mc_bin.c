@@ -971,6 +971,39 @@ static void test_too_big(void **state)
 	assert_true(sess.swallow == 0xffffffffu - 9);
 }
 
+/* A full partition that may not evict: memcached's Out of memory, and no stale SET. */
+static void test_out_of_memory(void **state)
+{
+	static char val[60 * 1024];
+	char key[32];
+	int i;
+
+	(void)state;
+	memset(val, 'm', sizeof(val) - 1);
+	op_store(WC_MC_BIN_OP_SET, "victim", "old", 0, 0, 1, 0);
+	op_store(WC_MC_BIN_OP_SET, "num", "5", 0, 0, 2, 0);
+	assert_int_equal(run(), 2);
+	wc_store_set_evict(store, false);
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "fill%d", i);
+		op_store(WC_MC_BIN_OP_SETQ, key, val, 0, 0, 3, 0);
+		if (run() != 0)
+			break;
+	}
+	assert_true(i < 1000);
+	expect_err(0, WC_MC_BIN_OP_SETQ, WC_MC_BIN_ENOMEM, "Out of memory", 3);
+	op_store(WC_MC_BIN_OP_SET, "victim", val, 0, 0, 4, 0);
+	op_key(WC_MC_BIN_OP_GET, "victim", 5);
+	op_append(WC_MC_BIN_OP_APPEND, "num", val, 6, 0);
+	op_store(WC_MC_BIN_OP_ADD, "new", val, 0, 0, 7, 0);
+	assert_int_equal(run(), 4);
+	expect_err(0, WC_MC_BIN_OP_SET, WC_MC_BIN_ENOMEM, "Out of memory", 4);
+	expect_err(1, WC_MC_BIN_OP_GET, WC_MC_BIN_KEY_ENOENT, ENOENT_TXT, 5);
+	/* An append it cannot make room for is Not stored, as memcached. */
+	expect_err(2, WC_MC_BIN_OP_APPEND, WC_MC_BIN_NOT_STORED, NSTORED_TXT, 6);
+	expect_err(3, WC_MC_BIN_OP_ADD, WC_MC_BIN_ENOMEM, "Out of memory", 7);
+}
+
 static void test_need(void **state)
 {
 	uint8_t b[64] = { 0 };
@@ -1268,6 +1301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_and_sasl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_need, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_every_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_byte_by_byte, setup, teardown),
