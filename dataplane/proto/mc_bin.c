@@ -46,6 +46,10 @@
 /* ---- the opcode table ---- */
 
 /* Shapes memcached requires; see WC_MC_BIN_OPS. */
+#define BIN_EXT_0     0
+#define BIN_EXT_4     4
+#define BIN_EXT_8     8
+#define BIN_EXT_20    20
 #define BIN_EXT_FLUSH 0xff /* extras of 0 or 4 bytes */
 enum { BIN_KEY_NONE, BIN_KEY_REQ, BIN_KEY_ANY };
 enum {
@@ -84,11 +88,6 @@ struct bin_req {
 	uint32_t vlen;	    /* bodylen - extlen - keylen */
 	size_t head;	    /* header + extras + key */
 };
-
-#define BIN_EXT_0  0
-#define BIN_EXT_4  4
-#define BIN_EXT_8  8
-#define BIN_EXT_20 20
 
 static void exec_get(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct bin_req *r,
 		     struct wc_out *o);
