@@ -120,6 +120,7 @@ struct wc_tcp_conn {
 	bool in_recovery;  /* NewReno fast recovery */
 	bool persist;	   /* tmo[T_RTO] is the persist timer */
 	bool was_held_snd; /* counted in tcp_snd_held, waiting for ACKs */
+	bool sack_ok;	   /* the peer takes SACK blocks in our ACKs */
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t dupacks;
 	uint8_t retries; /* RTOs (or keepalive probes) in a row */
@@ -146,7 +147,8 @@ struct wc_tcp_conn {
 	uint8_t *rbuf;
 	uint32_t roff, rlen, rcap;
 	struct ooo_seg *ooo;
-	uint32_t nooo;
+	uint32_t nooo, ooo_cap;
+	uint32_t ooo_last; /* sequence number of the last segment queued (first SACK block) */
 
 	uint64_t last_rx_ms;
 	uint64_t tmo[T_COUNT];
@@ -235,12 +237,13 @@ static uint64_t siphash(const uint64_t key[2], uint64_t a, uint64_t b)
 
 /* ---- SYN cookies ----
  *
- *   31     27 26  24 23   20 19                      0
- *   +--------+------+-------+-------------------------+
- *   |  slot  | mss  | wscale|   SipHash (20 bits)     |
- *   +--------+------+-------+-------------------------+
- *   slot: 64-second time slot mod 32; mss: index in mss_table;
- *   wscale: the peer's shift + 1, 0 = no window scaling.
+ *   31    28  27  26  24 23   20 19                      0
+ *   +-------+----+------+-------+-------------------------+
+ *   | slot  |sack| mss  | wscale|   SipHash (20 bits)     |
+ *   +-------+----+------+-------+-------------------------+
+ *   slot: 64-second time slot mod 16; sack: the peer offered
+ *   SACK-permitted; mss: index in mss_table; wscale: the peer's shift + 1,
+ *   0 = no window scaling.
  */
 static const uint16_t mss_table[8] = { 536, 1024, 1200, 1300, 1360, 1400, 1440, 1460 };
 
@@ -254,9 +257,11 @@ static uint32_t cookie_mac(const struct wc_tcp *t, uint32_t rip, uint16_t rport,
 }
 
 static uint32_t cookie_make(const struct wc_tcp *t, uint64_t now_s, uint32_t rip, uint16_t rport,
-			    uint16_t lport, uint32_t irs, unsigned int mss_idx, unsigned int ws)
+			    uint16_t lport, uint32_t irs, unsigned int mss_idx, unsigned int ws,
+			    bool sack)
 {
-	uint32_t bits12 = (uint32_t)((now_s / 64) & 31) << 7 | mss_idx << 4 | ws;
+	uint32_t bits12 =
+		(uint32_t)((now_s / 64) & 15) << 8 | (sack ? 1u << 7 : 0) | mss_idx << 4 | ws;
 
 	return bits12 << 20 | cookie_mac(t, rip, rport, lport, irs, bits12);
 }
@@ -264,16 +269,17 @@ static uint32_t cookie_make(const struct wc_tcp *t, uint64_t now_s, uint32_t rip
 /* @return true with the MSS index and wscale code, if @p cookie is ours and fresh. */
 static bool cookie_check(const struct wc_tcp *t, uint64_t now_s, uint32_t rip, uint16_t rport,
 			 uint16_t lport, uint32_t irs, uint32_t cookie, unsigned int *mss_idx,
-			 unsigned int *ws)
+			 unsigned int *ws, bool *sack)
 {
 	uint32_t bits12 = cookie >> 20;
-	uint32_t slot = bits12 >> 7;
-	uint32_t age = ((uint32_t)(now_s / 64) - slot) & 31;
+	uint32_t slot = bits12 >> 8;
+	uint32_t age = ((uint32_t)(now_s / 64) - slot) & 15;
 
 	if (age > 1 || cookie_mac(t, rip, rport, lport, irs, bits12) != (cookie & 0xfffff))
 		return false;
 	*mss_idx = (bits12 >> 4) & 7;
 	*ws = bits12 & 15;
+	*sack = (bits12 >> 7) & 1;
 	return true;
 }
 
@@ -601,6 +607,53 @@ static void sq_seek(struct wc_tcp_conn *c, uint32_t seq)
 /* ---- segments of a connection ---- */
 
 /*
+ * The SACK option (RFC 2018) for the out-of-order queue: up to four blocks,
+ * the one holding the segment queued last first, the others in order.
+ * Returns its length (NOP NOP kind len blocks).
+ */
+static uint8_t sack_option(const struct wc_tcp_conn *c, uint8_t *o)
+{
+	uint32_t bs[16][2], nb = 0, first = 0, k = 0;
+
+	for (uint32_t i = 0; i < c->nooo; i++) {
+		uint32_t a = c->ooo[i].seq, b = a + c->ooo[i].len;
+
+		if (nb > 0 && SEQ_LEQ(a, bs[nb - 1][1])) {
+			if (SEQ_GT(b, bs[nb - 1][1]))
+				bs[nb - 1][1] = b;
+			continue;
+		}
+		if (nb == RTE_DIM(bs))
+			break;
+		bs[nb][0] = a;
+		bs[nb][1] = b;
+		nb++;
+	}
+	for (uint32_t i = 0; i < nb; i++)
+		if (SEQ_GEQ(c->ooo_last, bs[i][0]) && SEQ_LT(c->ooo_last, bs[i][1]))
+			first = i;
+	o[0] = 1;
+	o[1] = 1;
+	o[2] = 5;
+	for (uint32_t i = 0; i < nb && k < 4; i++) {
+		uint32_t j = i == 0 ? first : (i <= first ? i - 1 : i);
+		uint8_t *p = o + 4 + 8 * k;
+
+		p[0] = (uint8_t)(bs[j][0] >> 24);
+		p[1] = (uint8_t)(bs[j][0] >> 16);
+		p[2] = (uint8_t)(bs[j][0] >> 8);
+		p[3] = (uint8_t)bs[j][0];
+		p[4] = (uint8_t)(bs[j][1] >> 24);
+		p[5] = (uint8_t)(bs[j][1] >> 16);
+		p[6] = (uint8_t)(bs[j][1] >> 8);
+		p[7] = (uint8_t)bs[j][1];
+		k++;
+	}
+	o[3] = (uint8_t)(2 + 8 * k);
+	return (uint8_t)(4 + 8 * k);
+}
+
+/*
  * Send [seq, seq + len) of the send queue with @p flags (ACK always) and
  * the current window. Returns 0 or -ENOBUFS.
  */
@@ -610,9 +663,17 @@ static int xmit(struct wc_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags
 	struct wc_net *n = t->n;
 	struct rte_mbuf *h, *last;
 	uint16_t win = rcv_window(c);
+	uint8_t opts[40];
+	uint8_t optlen = 0;
 
+	/* SACK blocks where they fit without shrinking the payload. */
+	if (unlikely(c->nooo > 0) && c->sack_ok) {
+		optlen = sack_option(c, opts);
+		if (len + optlen > c->mss)
+			optlen = 0;
+	}
 	h = frame_alloc(n, &c->rmac, c->vlan_tci, c->rip, c->lport, c->rport, seq, c->rcv_nxt,
-			(uint8_t)(flags | F_ACK), win, NULL, 0);
+			(uint8_t)(flags | F_ACK), win, opts, optlen);
 	if (h == NULL)
 		return -ENOBUFS;
 	if (len > 0) {
@@ -789,6 +850,7 @@ static void ooo_free(struct wc_tcp_conn *c)
 		c->t->mbufs_used--;
 	}
 	c->nooo = 0;
+	c->ooo_cap = 0;
 	rte_free(c->ooo);
 	c->ooo = NULL;
 }
@@ -1034,12 +1096,13 @@ static void ooo_insert(struct wc_tcp_conn *c, const struct seg *s)
 	struct wc_tcp *t = c->t;
 	uint32_t i;
 
-	if (c->ooo == NULL) {
-		c->ooo = rte_malloc("wc_tcp_ooo", sizeof(c->ooo[0]) * WC_TCP_OOO_MAX, 0);
-		if (c->ooo == NULL) {
-			t->n->st->drop_tcp_ooo_full++;
-			rte_pktmbuf_free(s->m);
-			return;
+	if (c->nooo == c->ooo_cap && c->ooo_cap < WC_TCP_OOO_MAX) {
+		uint32_t cap = c->ooo_cap == 0 ? 64 : c->ooo_cap * 2;
+		struct ooo_seg *o = rte_realloc(c->ooo, sizeof(c->ooo[0]) * cap, 0);
+
+		if (o != NULL) {
+			c->ooo = o;
+			c->ooo_cap = cap;
 		}
 	}
 	for (i = 0; i < c->nooo && SEQ_LT(c->ooo[i].seq, s->seq); i++)
@@ -1050,7 +1113,7 @@ static void ooo_insert(struct wc_tcp_conn *c, const struct seg *s)
 		rte_pktmbuf_free(s->m);
 		return;
 	}
-	if (c->nooo == WC_TCP_OOO_MAX || t->mbufs_used >= t->mbufs_max) {
+	if (c->nooo == c->ooo_cap || t->mbufs_used >= t->mbufs_max) {
 		t->n->st->drop_tcp_ooo_full++;
 		rte_pktmbuf_free(s->m);
 		return;
@@ -1058,6 +1121,7 @@ static void ooo_insert(struct wc_tcp_conn *c, const struct seg *s)
 	memmove(c->ooo + i + 1, c->ooo + i, (c->nooo - i) * sizeof(c->ooo[0]));
 	c->ooo[i] = (struct ooo_seg){ s->seq, s->len, s->off, (s->flags & F_FIN) != 0, s->m };
 	c->nooo++;
+	c->ooo_last = s->seq;
 	t->mbufs_used++;
 	t->n->st->tcp_ooo++;
 }
@@ -1088,12 +1152,12 @@ static void peer_fin(struct wc_tcp_conn *c)
 /* Take in-order segments off the out-of-order queue. */
 static void ooo_pull(struct wc_tcp_conn *c)
 {
-	while (c->nooo > 0 && SEQ_LEQ(c->ooo[0].seq, c->rcv_nxt) && !c->peer_fin) {
-		struct ooo_seg o = c->ooo[0];
+	uint32_t k = 0;
+
+	while (k < c->nooo && SEQ_LEQ(c->ooo[k].seq, c->rcv_nxt) && !c->peer_fin) {
+		struct ooo_seg o = c->ooo[k++];
 		uint32_t end = o.seq + o.len;
 
-		c->nooo--;
-		memmove(c->ooo, c->ooo + 1, c->nooo * sizeof(c->ooo[0]));
 		c->t->mbufs_used--;
 		if (SEQ_GT(end, c->rcv_nxt)) {
 			uint32_t skip = c->rcv_nxt - o.seq;
@@ -1103,15 +1167,20 @@ static void ooo_pull(struct wc_tcp_conn *c)
 				rte_pktmbuf_free(o.m);
 				send_rst(c);
 				conn_kill(c);
-				return;
+				break;
 			}
 		}
-		if (o.fin && SEQ_GEQ(c->rcv_nxt, end) && c->rcv_nxt == end)
+		if (o.fin && c->rcv_nxt == end)
 			peer_fin(c);
 		rte_pktmbuf_free(o.m);
 		if (c->state == ST_CLOSED || c->state == ST_TIME_WAIT)
-			return;
+			break;
 	}
+	/* TIME_WAIT or a release freed the queue already. */
+	if (c->ooo == NULL)
+		return;
+	c->nooo -= k;
+	memmove(c->ooo, c->ooo + k, c->nooo * sizeof(c->ooo[0]));
 }
 
 /* RTO = SRTT + max(G, 4 RTTVAR), G = 1 ms, within [200 ms, 60 s]. */
@@ -1395,15 +1464,18 @@ static void conn_input(struct wc_tcp_conn *c, struct seg *s)
 	}
 	if (s->len > 0 || (s->flags & F_FIN)) {
 		if (SEQ_GT(s->seq, c->rcv_nxt)) {
-			/* A hole before it: queue, and tell the peer at once. */
-			c->ack_now = true;
-			want_output(c);
+			/*
+			 * A hole before it: queue it, and tell the peer at once,
+			 * one duplicate ACK per segment (RFC 5681 4.2), with SACK
+			 * blocks when it takes them.
+			 */
 			if (SEQ_GT(s->seq + s->len, c->rcv_nxt + wnd)) {
 				st->drop_tcp_window++;
 				rte_pktmbuf_free(s->m);
 			} else {
 				ooo_insert(c, s);
 			}
+			send_ack(c);
 			return;
 		}
 		/* Trim what we have already, and what lies past the window. */
@@ -1449,10 +1521,11 @@ static void conn_input(struct wc_tcp_conn *c, struct seg *s)
 }
 
 /* Parse SYN options: the peer's MSS and window scale (-1 = none). */
-static void syn_options(const uint8_t *o, uint32_t len, uint16_t *mss, int *ws)
+static void syn_options(const uint8_t *o, uint32_t len, uint16_t *mss, int *ws, bool *sack)
 {
 	*mss = 536;
 	*ws = -1;
+	*sack = false;
 	for (uint32_t i = 0; i < len;) {
 		uint8_t kind = o[i], l;
 
@@ -1471,6 +1544,8 @@ static void syn_options(const uint8_t *o, uint32_t len, uint16_t *mss, int *ws)
 			*mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
 		else if (kind == 3 && l == 3)
 			*ws = o[i + 2] > 14 ? 14 : o[i + 2];
+		else if (kind == 4 && l == 2)
+			*sack = true;
 		i += l;
 	}
 }
@@ -1481,18 +1556,20 @@ static void syn_input(struct wc_tcp *t, struct seg *s, uint32_t rip, uint16_t rp
 {
 	struct wc_net *n = t->n;
 	unsigned int mss_idx = 0, ws_code;
-	uint8_t o[8];
+	uint8_t o[12];
 	uint8_t olen = 4;
 	uint16_t mss;
 	int ws;
+	bool sack;
 	uint32_t cookie;
 
-	syn_options(opts, optlen, &mss, &ws);
+	syn_options(opts, optlen, &mss, &ws, &sack);
 	for (unsigned int i = 0; i < RTE_DIM(mss_table); i++)
 		if (mss_table[i] <= mss)
 			mss_idx = i;
 	ws_code = ws < 0 ? 0 : (unsigned int)ws + 1;
-	cookie = cookie_make(t, t->now_ms / 1000, rip, rport, lport, s->seq, mss_idx, ws_code);
+	cookie =
+		cookie_make(t, t->now_ms / 1000, rip, rport, lport, s->seq, mss_idx, ws_code, sack);
 	o[0] = 2;
 	o[1] = 4;
 	o[2] = WC_TCP_MSS >> 8;
@@ -1503,6 +1580,13 @@ static void syn_input(struct wc_tcp *t, struct seg *s, uint32_t rip, uint16_t rp
 		o[6] = 3;
 		o[7] = WC_TCP_WSCALE;
 		olen = 8;
+	}
+	if (sack) {
+		o[olen] = 1;
+		o[olen + 1] = 1;
+		o[olen + 2] = 4;
+		o[olen + 3] = 2;
+		olen = (uint8_t)(olen + 4);
 	}
 	send_raw(n, src, vlan, rip, lport, rport, cookie, s->seq + 1, F_SYN | F_ACK,
 		 (uint16_t)min32(t->lim.rcv_buf, 65535), o, olen);
@@ -1533,9 +1617,10 @@ static void cookie_ack(struct wc_tcp *t, struct seg *s, const struct listener *l
 	struct wc_net *n = t->n;
 	unsigned int mss_idx, ws_code;
 	struct wc_tcp_conn *c;
+	bool sack;
 
 	if (!cookie_check(t, t->now_ms / 1000, rip, rport, lport, s->seq - 1, s->ack - 1, &mss_idx,
-			  &ws_code)) {
+			  &ws_code, &sack)) {
 		n->st->drop_tcp_cookie++;
 		/* Data may have overtaken the handshake's ACK: no RST for it. */
 		if (s->len == 0 && !(s->flags & F_FIN))
@@ -1555,6 +1640,7 @@ static void cookie_ack(struct wc_tcp *t, struct seg *s, const struct listener *l
 	c->mss = min32(mss_table[mss_idx], WC_TCP_MSS);
 	c->snd_wscale = ws_code > 0 ? (uint8_t)(ws_code - 1) : 0;
 	c->rcv_wscale = ws_code > 0 ? WC_TCP_WSCALE : 0;
+	c->sack_ok = sack;
 	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
 	c->snd_wl1 = s->seq;

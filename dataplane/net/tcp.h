@@ -9,15 +9,19 @@
  *
  *  - Handshake: SYN cookies always, so a SYN creates no state at all and a
  *    SYN flood costs one SYN-ACK per SYN. The cookie (our ISN) carries a
- *    64-second time slot (5 bits), the peer's MSS (3 bits, from a table) and
- *    window scale (4 bits), and 20 bits of SipHash-2-4 over the 4-tuple, the
+ *    64-second time slot (4 bits), whether the peer offered SACK (1 bit),
+ *    its MSS (3 bits, from a table) and window scale (4 bits), and 20 bits
+ *    of SipHash-2-4 over the 4-tuple, the
  *    slot, those options and the peer's ISN under a per-lcore random key;
- *    it is valid for two slots. SACK-permitted and timestamps are ignored.
+ *    it is valid for two slots. Timestamps are ignored.
  *    The connection exists once an ACK (or the first data segment) returns a
  *    valid cookie; one that does not is answered with RST when it carries
  *    no data, and dropped when it does (a reordered data segment must not
  *    kill a connection whose handshake ACK is still on its way).
- *  - Options: MSS (ours: 1460) and window scaling (ours: 7).
+ *  - Options: MSS (ours: 1460), window scaling (ours: 7), and SACK as a
+ *    receiver only (RFC 2018: our ACKs carry up to four blocks of the
+ *    out-of-order queue when the peer offered SACK-permitted; SACK blocks
+ *    the peer sends are ignored, our own recovery is NewReno).
  *  - Receive: in-order data is handed to the application straight from the
  *    received mbuf; what it leaves unconsumed (a request cut by a segment
  *    boundary) is copied into the connection's receive buffer. Out-of-order
@@ -80,7 +84,7 @@ struct wc_tcp_conn;
 #define WC_TCP_LISTENERS    4	 /**< listening ports per lcore */
 #define WC_TCP_MSS	    1460 /**< our MSS (Ethernet MTU 1500) */
 #define WC_TCP_WSCALE	    7	 /**< our window scale */
-#define WC_TCP_OOO_MAX	    64	 /**< out-of-order segments held per connection */
+#define WC_TCP_OOO_MAX	    1024 /**< out-of-order segments held per connection */
 #define WC_TCP_DELACK_MS    40	 /**< delayed ACK timeout */
 #define WC_TCP_RTO_MIN_MS   200	 /**< RTO floor */
 #define WC_TCP_RTO_MAX_MS   60000

@@ -72,6 +72,7 @@ static struct app_state {
 	size_t lines_len;
 	struct wc_tcp_conn *conn;
 	size_t reply_extra; /* bytes of 'x' added to each reply */
+	size_t want_bytes;  /* > 0: wait for this many bytes, consume them, answer "DONE\n" */
 } app;
 
 static void *app_accept(void *arg, struct wc_tcp_conn *c)
@@ -88,6 +89,15 @@ static size_t app_data(void *a, struct wc_tcp_conn *c, const uint8_t *buf, size_
 
 	assert_ptr_equal(a, &app);
 	app.calls++;
+	if (app.want_bytes > 0) {
+		if (len < app.want_bytes)
+			return 0;
+		for (size_t i = 0; i < app.want_bytes; i++)
+			assert_int_equal(buf[i], (uint8_t)(i * 7 + (i >> 11)));
+		assert_int_equal(wc_tcp_write(c, "DONE\n", 5), 0);
+		app.got += app.want_bytes;
+		return app.want_bytes;
+	}
 	while (off < len && wc_tcp_writable(c)) {
 		const uint8_t *nl = memchr(buf + off, '\n', len - off);
 		size_t l;
@@ -1091,6 +1101,75 @@ static void test_large_transfer(void **state)
 	assert_int_equal(st.tcp_retrans, 0);
 }
 
+/*
+ * A 900 KB request through a lossy, reordering path: the client sends each
+ * flight shuffled, loses some segments, and resends what the server's ACKs
+ * say is missing, until the application has the request whole.
+ */
+static void test_lossy_reassembly(void **state)
+{
+	enum { SIZE = 900 * 1024, SEG = 1460, NSEG = (SIZE + SEG - 1) / SEG };
+	static uint8_t data[SIZE];
+	static uint16_t order[NSEG];
+	struct cli c;
+	uint32_t base, acked;
+	unsigned int rounds = 0, n;
+
+	(void)state;
+	for (size_t i = 0; i < SIZE; i++)
+		data[i] = (uint8_t)(i * 7 + (i >> 11));
+	open_conn(&c, CLI_PORT, 7);
+	app.want_bytes = SIZE;
+	base = c.seq;
+	acked = base;
+	srand(7);
+	while (app.got < SIZE && rounds++ < 2000) {
+		uint32_t wnd = 256 * SEG, first = (acked - base) / SEG;
+		unsigned int k = 0;
+
+		/* The next flight from the first unacknowledged byte, shuffled. */
+		for (uint32_t i = first; i < NSEG && (i - first) * SEG < wnd; i++)
+			order[k++] = (uint16_t)i;
+		for (unsigned int i = k; i > 1; i--) {
+			unsigned int j = (unsigned int)rand() % i;
+			uint16_t t = order[i - 1];
+
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+		for (unsigned int i = 0; i < k; i++) {
+			uint32_t off = order[i] * SEG, len = SIZE - off < SEG ? SIZE - off : SEG;
+
+			if (rand() % 100 < 5)
+				continue; /* lost */
+			csend_at(&c, base + off, F_ACK, data + off, len);
+			if (rand() % 100 < 3)
+				csend_at(&c, base + off, F_ACK, data + off, len); /* duplicated */
+			if (i % 32 == 31) {
+				n = collect();
+				for (unsigned int j = 0; j < n; j++)
+					if ((int32_t)(out[j].ack - acked) > 0)
+						acked = out[j].ack;
+			}
+		}
+		advance_ms(50);
+		n = collect();
+		for (unsigned int j = 0; j < n; j++)
+			if ((int32_t)(out[j].ack - acked) > 0)
+				acked = out[j].ack;
+	}
+	assert_int_equal(app.got, SIZE);
+	assert_int_equal(acked, base + SIZE);
+	assert_true(st.tcp_ooo > 0);
+	assert_true(st.drop_tcp_ooo_full > 0);
+	/* The answer went, and the connection is healthy. */
+	c.seq = base + SIZE;
+	c.ack = c.irs + 1 + 5;
+	csend(&c, F_ACK, NULL, 0);
+	collect();
+	assert_int_equal(wc_tcp_queued(app.conn), 0);
+}
+
 static void test_refused_by_app(void **state)
 {
 	struct cli c;
@@ -1135,6 +1214,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keepalive, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_transfer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lossy_reassembly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_app, setup, teardown),
 	};
 	struct rte_eth_conf conf;
