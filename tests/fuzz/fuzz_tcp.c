@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libFuzzer harness for the TCP (dataplane/net/tcp.c) with memcached on it
+ * (proto/mc_tcp.c): each input is a sequence of segments played against
+ * one connection. The harness opens the connection itself (SYN, the SYN
+ * cookie read back from the SYN-ACK, ACK), then builds one well-formed
+ * segment per record of the input, its sequence and acknowledgement numbers
+ * relative to what the client has sent and received so far, so the fuzzer
+ * spends its time inside the window rather than learning checksums:
+ *
+ *   record: flags(1) seq_off(2, signed) ack_off(2, signed) window(2)
+ *           ms(1: time to advance) len(1) payload(len)
+ *
+ * The server's segments are read from the TX queue before it is flushed
+ * (they advance what the client has received) and freed. After the last
+ * record the TCP state is destroyed; then every mbuf must be back in the
+ * pool.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_tcp.h>
+
+#include "dataplane/net/tcp.h"
+#include "dataplane/proto/mc_tcp.h"
+#include "tests/support/fixture.h"
+
+#define CLI_IP	 0x0ac80002u /* 10.200.0.2, on the fixture's subnet */
+#define SRV_PORT 11211
+
+static struct wc_fixture fx;
+static struct wc_net net; /* a private copy: its own TCP state per input */
+static struct wc_lcore_stats st;
+static uint16_t next_port = 1024;
+
+struct client {
+	uint16_t port;
+	uint32_t seq; /* next sequence number to send */
+	uint32_t rcv; /* next byte expected from the server */
+	uint32_t srv_una;
+};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (wc_fixture_start(&fx, "fuzz_tcp") != 0) {
+		fprintf(stderr, "fuzz_tcp: fixture start failed\n");
+		abort();
+	}
+	return 0;
+}
+
+static void send_seg(struct client *c, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+		     const uint8_t *opts, size_t optlen, const uint8_t *pl, size_t len)
+{
+	uint8_t f[14 + 20 + 60 + 256];
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	size_t hl = 20 + optlen;
+	struct rte_mbuf *m;
+	uint16_t type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+
+	memcpy(f, &net.ifc->mac, 6);
+	memset(f + 6, 0x02, 6);
+	memcpy(f + 12, &type, 2);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + hl + len));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = rte_cpu_to_be_32(CLI_IP);
+	ip->dst_addr = net.ifc->ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = rte_cpu_to_be_16(c->port);
+	th->dst_port = rte_cpu_to_be_16(SRV_PORT);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = (uint8_t)((hl / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(win);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	if (optlen > 0)
+		memcpy(th + 1, opts, optlen);
+	if (len > 0)
+		memcpy((uint8_t *)th + hl, pl, len);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	m = wc_fixture_mbuf(&fx, f, 14 + 20 + hl + len);
+	if (m == NULL)
+		abort();
+	wc_net_input(&net, &m, 1);
+}
+
+/* Read the server's segments from the TX queue, then drop them. */
+static void take_output(struct client *c, uint32_t *synack)
+{
+	wc_tcp_poll(&net);
+	for (uint16_t i = 0; i < net.ntx; i++) {
+		struct rte_mbuf *m = net.tx[i];
+		uint8_t buf[60];
+		const uint8_t *t = rte_pktmbuf_read(m, m->l2_len + 20, 20, buf);
+
+		if (t != NULL && m->l4_len >= 20) {
+			uint32_t seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 |
+				       (uint32_t)t[6] << 8 | t[7];
+			uint32_t len = m->pkt_len - m->l2_len - 20 - m->l4_len;
+
+			if ((t[13] & 0x12) == 0x12 && synack != NULL)
+				*synack = seq;
+			if (len > 0 && (int32_t)(seq - c->rcv) <= 0 &&
+			    (int32_t)(seq + len - c->rcv) > 0)
+				c->rcv = seq + len;
+			if ((t[13] & 0x01) && seq + len == c->rcv)
+				c->rcv++;
+		}
+		rte_pktmbuf_free(m);
+	}
+	net.ntx = 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t syn_opts[12] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7, 1, 1, 4, 2 };
+	struct wc_tcp_limits lim = { .max_conns = 4,
+				     .snd_buf = 16384,
+				     .rcv_buf = 65536,
+				     .keepalive_ms = 5000,
+				     .keepintvl_ms = 500,
+				     .time_wait_ms = 1000 };
+	struct client c = { 0 };
+	uint32_t synack = 0;
+	size_t off = 0;
+
+	net = fx.lc->net;
+	net.st = &st;
+	net.ntx = 0;
+	net.tcp = NULL;
+	net.now_tsc = 1000000000000ull;
+	if (wc_tcp_create(&net, &lim) != 0 ||
+	    wc_tcp_listen(&net, SRV_PORT, &wc_mc_tcp_ops, &fx.lc->mc) != 0)
+		abort();
+
+	c.port = next_port++;
+	if (next_port == 0)
+		next_port = 1024;
+	c.seq = 0x1000;
+	send_seg(&c, c.seq, 0, 0x02, 65535, syn_opts, sizeof(syn_opts), NULL, 0);
+	c.seq++;
+	take_output(&c, &synack);
+	c.rcv = synack + 1;
+	send_seg(&c, c.seq, c.rcv, 0x10, 65535, NULL, 0, NULL, 0);
+	take_output(&c, NULL);
+	/* The harness itself: the handshake must have opened the connection. */
+	if (wc_tcp_conns(&net) != 1) {
+		fprintf(stderr, "fuzz_tcp: the handshake did not open a connection\n");
+		abort();
+	}
+
+	while (off + 9 <= size) {
+		const uint8_t *r = data + off;
+		uint8_t flags = r[0] & 0x3f;
+		int16_t so = (int16_t)(r[1] << 8 | r[2]), ao = (int16_t)(r[3] << 8 | r[4]);
+		uint16_t win = (uint16_t)(r[5] << 8 | r[6]);
+		uint8_t ms = r[7];
+		size_t len = r[8];
+
+		off += 9;
+		if (len > size - off)
+			len = size - off;
+		/* Mostly plausible segments: ACK set unless the record asks for a SYN or RST. */
+		if (!(flags & 0x06))
+			flags |= 0x10;
+		send_seg(&c, c.seq + (uint32_t)(int32_t)so, c.rcv + (uint32_t)(int32_t)ao, flags,
+			 win, NULL, 0, data + off, len);
+		if (so == 0 && !(flags & 0x06))
+			c.seq += (uint32_t)len + ((flags & 0x01) ? 1 : 0);
+		off += len;
+		take_output(&c, NULL);
+		if (ms > 0) {
+			/* Past timers: delayed ACK, RTO, persist, keepalive, TIME_WAIT. */
+			net.now_tsc += (uint64_t)ms * 20 * (net.tsc_hz / 1000);
+			take_output(&c, NULL);
+		}
+	}
+	wc_tcp_destroy(&net);
+	if (rte_mempool_avail_count(fx.pool) != fx.pool_avail) {
+		fprintf(stderr, "fuzz_tcp: mbuf leak: %u free, expected %u\n",
+			rte_mempool_avail_count(fx.pool), fx.pool_avail);
+		abort();
+	}
+	return 0;
+}
