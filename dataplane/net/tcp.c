@@ -173,6 +173,8 @@ struct wc_tcp {
 	uint64_t now_ms;
 	uint64_t wheel_ms; /* last slot scanned */
 	uint64_t key[2];   /* SipHash key of the cookies */
+	unsigned int (*hook)(void *arg);
+	void *hook_arg;
 	struct conn_list outq;
 	struct conn_list wheel[WHEEL_SLOTS];
 };
@@ -1886,6 +1888,8 @@ unsigned int wc_tcp_poll(struct wc_net *n)
 	if (t == NULL)
 		return 0;
 	t->now_ms = now_ms(t);
+	if (t->hook != NULL)
+		work += t->hook(t->hook_arg);
 	if (t->now_ms != t->wheel_ms)
 		work += run_timers(t);
 	while ((c = TAILQ_FIRST(&t->outq)) != NULL) {
@@ -1963,6 +1967,54 @@ void wc_tcp_out_end(struct wc_tcp_conn *c, struct wc_out *o)
 	out_commit(c, o);
 	if (o->written > 0)
 		want_output(c);
+}
+
+int wc_tcp_write_mbufs(struct wc_tcp_conn *c, struct rte_mbuf *list)
+{
+	if (c->app_closed || c->fin_queued || c->state == ST_CLOSED) {
+		while (list != NULL) {
+			struct rte_mbuf *next = list->next;
+
+			list->next = NULL;
+			list->nb_segs = 1;
+			rte_pktmbuf_free(list);
+			list = next;
+		}
+		return -EPIPE;
+	}
+	while (list != NULL) {
+		struct rte_mbuf *next = list->next;
+
+		list->next = NULL;
+		list->nb_segs = 1;
+		list->pkt_len = list->data_len;
+		if (list->data_len == 0) {
+			rte_pktmbuf_free(list);
+		} else {
+			if (c->sq_tail != NULL)
+				c->sq_tail->next = list;
+			else
+				c->sq_head = list;
+			c->sq_tail = list;
+			c->sq_bytes += list->data_len;
+			c->sq_mbufs++;
+			c->t->mbufs_used++;
+		}
+		list = next;
+	}
+	want_output(c);
+	return 0;
+}
+
+void wc_tcp_set_poll_hook(struct wc_net *n, unsigned int (*fn)(void *arg), void *arg)
+{
+	n->tcp->hook = fn;
+	n->tcp->hook_arg = arg;
+}
+
+void *wc_tcp_poll_hook_arg(const struct wc_net *n)
+{
+	return n->tcp->hook_arg;
 }
 
 size_t wc_tcp_queued(const struct wc_tcp_conn *c)

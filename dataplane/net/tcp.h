@@ -218,6 +218,24 @@ void *wc_tcp_priv(struct wc_tcp_conn *c);
  */
 void wc_tcp_hold(struct wc_tcp_conn *c, bool hold);
 
+/**
+ * Queue a list of mbufs (linked through m->next, each one segment of data,
+ * not a chained packet) after what is queued: replies composed elsewhere,
+ * such as on another lcore. Takes the mbufs over.
+ * @return 0; -EPIPE if the connection is closing (the mbufs are freed).
+ */
+int wc_tcp_write_mbufs(struct wc_tcp_conn *c, struct rte_mbuf *list);
+
+/**
+ * Have @p fn(@p arg) called from every wc_tcp_poll() on this lcore (one
+ * hook per lcore: the application's own work, such as replies coming back
+ * from other lcores). @return the work it did, counted as poll work.
+ */
+void wc_tcp_set_poll_hook(struct wc_net *n, unsigned int (*fn)(void *arg), void *arg);
+
+/** The argument given to wc_tcp_set_poll_hook() (NULL if none). */
+void *wc_tcp_poll_hook_arg(const struct wc_net *n);
+
 /** The peer's address and port (network order). */
 void wc_tcp_peer(const struct wc_tcp_conn *c, uint32_t *ip, uint16_t *port);
 

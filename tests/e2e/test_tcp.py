@@ -23,6 +23,8 @@ in the peer namespace:
   syn_flood      SYNs from spoofed sources at full speed (raw socket) while
                  a client opens connections and is served; no state is
                  kept for them (SYN cookies)
+  two_lcores     two workers: pipelines of sets and gets whose keys live on
+                 either lcore's partition come back whole and in order
   impaired       wirecached in namespace B behind wc-impair (5% loss, 25%
                  reorder, 1% duplicates, 50 ms each way): 900 KB values and
                  100k pipelined commands arrive intact both ways
@@ -387,6 +389,50 @@ def syn_flood(ctx):
     check(sent[0] > 10000, "only %d SYNs sent" % sent[0])
     check(cookies > 5000, "only %d SYN-ACKs (%d SYNs sent)" % (cookies, sent[0]))
     eq(ok, 50, "legitimate connections served")
+
+
+@case
+def two_lcores(ctx):
+    """Two workers: requests for the other lcore's partition cross and come
+    back; replies stay in request order on every connection."""
+    topo = netns.Topology(net=NET, tag="tcp2")
+    srv = None
+    try:
+        srv = netns.start_wirecached(topo, ("--memory-limit", "128m"), lcores="0,1",
+                                     vdev_args="qpairs=2", lifetime=240)
+
+        def connect():
+            with topo.in_cli():
+                return socket.create_connection((topo.server_addr, PORT), timeout=30)
+
+        for i in range(6):
+            pipeline_roundtrip(connect, 4000, b"m%d_" % i)
+        # A get of many keys crosses between partitions in the middle.
+        s = connect()
+        keys = [b"m0_%d" % i for i in range(200)]
+        s.sendall(b"get " + b" ".join(keys) + b"\r\nquit\r\n")
+        got = b""
+        while True:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            got += d
+        want = b"".join(b"VALUE %s 0 8\r\nv%07d\r\n" % (k, i) for i, k in enumerate(keys))
+        eq(got, want + b"END\r\n")
+        s.close()
+        s = connect()
+        s.sendall(b"stats\r\n")
+        st = {k.decode(): v.decode()
+              for k, v in re.findall(rb"STAT (\S+) (\S+)\r\n", recv_until(s, b"END\r\n"))}
+        s.close()
+        check(stat(st, "xcore_forwarded") > 0, "nothing crossed lcores: %s" %
+              {k: v for k, v in st.items() if "xcore" in k})
+        rc = srv.stop()
+        check(rc == 0, "exit status %s after SIGINT:\n%s" % (rc, srv.output_tail(30)))
+    finally:
+        if srv is not None:
+            srv.stop()
+        topo.close()
 
 
 @case
