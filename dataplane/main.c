@@ -68,6 +68,7 @@ int main(int argc, char **argv)
 	static struct wc_config cfg;
 	static struct wc_dataplane dp;
 	static char config_file[WC_PATH_MAX], prefix_arg[96];
+	static char base_arg[] = "--base-virtaddr=0x200000000000";
 	struct rte_mempool *pool = NULL;
 	char err[512], ipbuf[16];
 	int app = app_args_start(argc, argv);
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* The shared-memory name wirecache-mgmt attaches by, unless EAL's flags give one. */
-	eal_argv = calloc((size_t)app + 2, sizeof(*eal_argv));
+	eal_argv = calloc((size_t)app + 3, sizeof(*eal_argv));
 	if (eal_argv == NULL)
 		return EXIT_FAILURE;
 	memcpy(eal_argv, argv, sizeof(*argv) * (size_t)app);
@@ -100,6 +101,16 @@ int main(int argc, char **argv)
 		snprintf(prefix_arg, sizeof(prefix_arg), "--file-prefix=%s", cfg.file_prefix);
 		eal_argv[eal_argc++] = prefix_arg;
 	}
+	/*
+	 * A secondary process maps DPDK's memory at the addresses this one
+	 * chose, so they must be free in it too. EAL's default hint (4 GiB)
+	 * is refused where AddressSanitizer keeps its shadow gap, and memory
+	 * then lands wherever mmap puts it, among the places a secondary's own
+	 * libraries land at random: wirecache-mgmt could fail to attach. A
+	 * hint far above both (32 TiB) keeps the layout the same every time.
+	 */
+	if (!has_eal_flag(app, argv, "--base-virtaddr"))
+		eal_argv[eal_argc++] = base_arg;
 	rc = rte_eal_init(eal_argc, eal_argv);
 	if (rc < 0) {
 		fprintf(stderr, "wirecached: EAL start failed: %s\n", rte_strerror(rte_errno));
