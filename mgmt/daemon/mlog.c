@@ -64,10 +64,12 @@ void wc_mlog_iso_time(uint64_t time_ns, char *buf, size_t len)
 	time_t sec = (time_t)(time_ns / 1000000000u);
 	struct tm tm;
 
+	size_t n;
+
 	gmtime_r(&sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned int)(time_ns % 1000000000u / 1000000u));
+	/* strftime: the compiler cannot bound tm's fields for a %d format. */
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03uZ", (unsigned int)(time_ns % 1000000000u / 1000000u));
 }
 
 static int open_file(const char *path, char *err, size_t errlen)
