@@ -66,6 +66,7 @@
 #define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
 
 #define WHEEL_SLOTS 1024 /* 1 ms each */
+#define SACK_RANGES 8	 /* SACKed ranges the sender remembers */
 #define COPY_MAX    256	 /* payloads up to this are copied into the header mbuf */
 #define RBUF_MIN    4096
 #define RBUF_SLACK  65536 /* data the no-shrink rule lets past rcv_buf */
@@ -123,6 +124,7 @@ struct wc_tcp_conn {
 	bool sack_ok;	   /* the peer takes SACK blocks in our ACKs */
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t dupacks;
+	uint8_t limited; /* RFC 3042 limited transmit: segments allowed past cwnd */
 	uint8_t retries; /* RTOs (or keepalive probes) in a row */
 	uint8_t unacked; /* full segments received since our last ACK */
 	uint16_t mss;
@@ -139,6 +141,9 @@ struct wc_tcp_conn {
 	struct rte_mbuf *sq_head, *sq_tail;
 	uint32_t sq_bytes; /* queued bytes from snd_una on */
 	uint32_t sq_mbufs;
+	uint32_t sacked[SACK_RANGES][2]; /* [start, end) the peer SACKed, sorted, merged */
+	uint32_t nsacked;
+	uint32_t rexmit_nxt;	/* in recovery: where to look for the next hole */
 	struct rte_mbuf *cur_m; /* transmit cursor: cur_seq is at cur_m's data + cur_off */
 	uint32_t cur_seq, cur_off;
 
@@ -756,6 +761,34 @@ static void send_rst(struct wc_tcp_conn *c)
 	n->st->tcp_resets_out++;
 }
 
+/* Bytes the peer SACKed above snd_una (RFC 6675 IsLost() for the first hole). */
+static uint32_t sack_bytes(const struct wc_tcp_conn *c)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < c->nsacked; i++)
+		n += c->sacked[i][1] - c->sacked[i][0];
+	return n;
+}
+
+/* @p seq moved past any SACKed range it lies in. */
+static uint32_t sack_skip(const struct wc_tcp_conn *c, uint32_t seq)
+{
+	for (uint32_t i = 0; i < c->nsacked; i++)
+		if (SEQ_GEQ(seq, c->sacked[i][0]) && SEQ_LT(seq, c->sacked[i][1]))
+			seq = c->sacked[i][1];
+	return seq;
+}
+
+/* Bytes from @p seq to the next SACKed range (UINT32_MAX if none). */
+static uint32_t sack_room(const struct wc_tcp_conn *c, uint32_t seq)
+{
+	for (uint32_t i = 0; i < c->nsacked; i++)
+		if (SEQ_GT(c->sacked[i][0], seq))
+			return c->sacked[i][0] - seq;
+	return UINT32_MAX;
+}
+
 static void rto_arm(struct wc_tcp_conn *c)
 {
 	c->persist = false;
@@ -771,7 +804,7 @@ static unsigned int output(struct wc_tcp_conn *c)
 	struct wc_tcp *t = c->t;
 	unsigned int sent = 0;
 	uint32_t data_end = c->snd_una + c->sq_bytes;
-	uint32_t wnd = min32(c->snd_wnd, c->cwnd);
+	uint32_t wnd = min32(c->snd_wnd, c->cwnd + (uint32_t)c->limited * c->mss);
 
 	if (c->state == ST_CLOSED || c->state == ST_TIME_WAIT)
 		return 0;
@@ -785,6 +818,16 @@ static unsigned int output(struct wc_tcp_conn *c)
 		uint32_t len;
 		uint8_t flags = 0;
 
+		if (left > 0 && unlikely(c->nsacked > 0) && SEQ_LT(c->snd_nxt, c->snd_max)) {
+			/* Going back after an RTO: what the peer SACKed need not go again. */
+			uint32_t to = sack_skip(c, c->snd_nxt);
+
+			if (to != c->snd_nxt) {
+				c->snd_nxt = SEQ_GT(to, data_end) ? data_end : to;
+				continue;
+			}
+			left = min32(left, sack_room(c, c->snd_nxt));
+		}
 		if (left > 0) {
 			len = min32(min32(c->mss, left), avail);
 			if (len == 0)
@@ -1089,6 +1132,8 @@ struct seg {
 	uint32_t seq, ack, len; /* len: payload bytes */
 	uint16_t wnd;
 	uint8_t flags;
+	uint8_t optlen;
+	const uint8_t *opts;
 	uint32_t off; /* payload offset in the frame */
 	struct rte_mbuf *m;
 };
@@ -1213,6 +1258,107 @@ static void rtt_sample(struct wc_tcp_conn *c)
 	rto_update(c);
 }
 
+/* ---- the SACK scoreboard (RFC 6675, in part) ---- */
+
+/* Forget what snd_una has passed. */
+static void sack_prune(struct wc_tcp_conn *c)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < c->nsacked; i++) {
+		if (SEQ_LEQ(c->sacked[i][1], c->snd_una))
+			continue;
+		c->sacked[k][0] =
+			SEQ_LT(c->sacked[i][0], c->snd_una) ? c->snd_una : c->sacked[i][0];
+		c->sacked[k][1] = c->sacked[i][1];
+		k++;
+	}
+	c->nsacked = k;
+}
+
+static void sack_add(struct wc_tcp_conn *c, uint32_t a, uint32_t b)
+{
+	uint32_t i, j;
+
+	if (!SEQ_LT(a, b) || SEQ_LEQ(a, c->snd_una) || SEQ_GT(b, c->snd_max))
+		return;
+	for (i = 0; i < c->nsacked && SEQ_LT(c->sacked[i][1], a); i++)
+		;
+	/* Merge with every range it touches. */
+	for (j = i; j < c->nsacked && SEQ_LEQ(c->sacked[j][0], b); j++) {
+		if (SEQ_LT(c->sacked[j][0], a))
+			a = c->sacked[j][0];
+		if (SEQ_GT(c->sacked[j][1], b))
+			b = c->sacked[j][1];
+	}
+	if (j == i && c->nsacked == SACK_RANGES) {
+		if (i == SACK_RANGES)
+			return; /* above all we remember: not needed to find the first holes */
+		c->nsacked--;
+	}
+	memmove(c->sacked + i + 1, c->sacked + j, (c->nsacked - j) * sizeof(c->sacked[0]));
+	c->nsacked = c->nsacked - (j - i) + 1;
+	c->sacked[i][0] = a;
+	c->sacked[i][1] = b;
+}
+
+/* The SACK blocks of an ACK, into the scoreboard. Returns whether it had any. */
+static bool sack_input(struct wc_tcp_conn *c, const struct seg *s)
+{
+	const uint8_t *o = s->opts;
+	bool any = false;
+
+	for (uint32_t i = 0; i < s->optlen;) {
+		uint8_t kind = o[i], l;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= s->optlen)
+			break;
+		l = o[i + 1];
+		if (l < 2 || i + l > s->optlen)
+			break;
+		if (kind == 5)
+			for (uint32_t b = i + 2; b + 8 <= (uint32_t)i + l; b += 8, any = true)
+				sack_add(c,
+					 (uint32_t)o[b] << 24 | (uint32_t)o[b + 1] << 16 |
+						 (uint32_t)o[b + 2] << 8 | o[b + 3],
+					 (uint32_t)o[b + 4] << 24 | (uint32_t)o[b + 5] << 16 |
+						 (uint32_t)o[b + 6] << 8 | o[b + 7]);
+		i += l;
+	}
+	return any;
+}
+
+/*
+ * In recovery with SACK: send the next hole (data below the highest SACKed
+ * byte that was neither SACKed nor resent yet). Returns false if none.
+ */
+static bool retransmit_hole(struct wc_tcp_conn *c)
+{
+	uint32_t seq, len, data_end = c->snd_una + c->sq_bytes;
+
+	if (c->nsacked == 0)
+		return false;
+	if (c->fin_queued && SEQ_GT(data_end, c->fin_seq))
+		data_end = c->fin_seq;
+	seq = SEQ_LT(c->rexmit_nxt, c->snd_una) ? c->snd_una : c->rexmit_nxt;
+	seq = sack_skip(c, seq);
+	if (SEQ_GEQ(seq, c->sacked[c->nsacked - 1][1]) || SEQ_GEQ(seq, data_end))
+		return false;
+	len = min32(min32(c->mss, data_end - seq), sack_room(c, seq));
+	if (xmit(c, seq, len, 0) != 0)
+		return false;
+	c->t->n->st->tcp_retrans++;
+	c->rexmit_nxt = seq + len;
+	c->timing = false; /* Karn */
+	return true;
+}
+
 /* Send the first unacknowledged segment again (fast retransmit, partial ACK). */
 static void retransmit_first(struct wc_tcp_conn *c)
 {
@@ -1242,7 +1388,8 @@ static bool ack_input(struct wc_tcp_conn *c, const struct seg *s)
 {
 	struct wc_tcp *t = c->t;
 	uint32_t wnd = (uint32_t)s->wnd << c->snd_wscale;
-	uint32_t flight;
+	uint32_t flight, thresh;
+	bool sacks;
 
 	if (SEQ_GT(s->ack, c->snd_max)) {
 		t->n->st->drop_tcp_ack++;
@@ -1252,11 +1399,14 @@ static bool ack_input(struct wc_tcp_conn *c, const struct seg *s)
 	}
 	if (SEQ_LT(s->ack, c->snd_una))
 		return true; /* old: only the data counts */
+	sacks = s->optlen > 0 && c->sack_ok && sack_input(c, s);
 	flight = c->snd_max - c->snd_una;
 	if (s->ack == c->snd_una) {
 		bool update = SEQ_LT(c->snd_wl1, s->seq) ||
 			      (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack));
-		bool dup = s->len == 0 && !(s->flags & F_FIN) && wnd == c->snd_wnd && flight > 0;
+		/* SACK blocks prove a duplicate even if the window moved (Linux's does). */
+		bool dup = s->len == 0 && !(s->flags & F_FIN) && (wnd == c->snd_wnd || sacks) &&
+			   flight > 0;
 
 		if (update) {
 			if (wnd != c->snd_wnd)
@@ -1275,16 +1425,37 @@ static bool ack_input(struct wc_tcp_conn *c, const struct seg *s)
 			return true;
 		}
 		c->dupacks++;
+		/*
+		 * Fewer than four segments out and nothing new to send: three
+		 * duplicates can never come, so fewer do (RFC 5827).
+		 */
+		{
+			uint32_t oseg = (flight + c->mss - 1) / c->mss;
+			uint32_t unsent = c->snd_una + c->sq_bytes - c->snd_max;
+
+			thresh = oseg < 4 && (unsent == 0 ||
+					      SEQ_GT(c->snd_max, c->snd_una + c->snd_wnd))
+					 ? max32(oseg - 1, 1)
+					 : 3;
+		}
 		if (c->in_recovery) {
-			c->cwnd += c->mss; /* inflate: a segment left the network */
-		} else if (c->dupacks == 3 && SEQ_GT(c->snd_una, c->recover)) {
+			/* A segment left the network: a hole goes, else new data may. */
+			if (!retransmit_hole(c))
+				c->cwnd += c->mss;
+		} else if ((c->dupacks >= thresh || sack_bytes(c) >= thresh * c->mss) &&
+			   SEQ_GT(c->snd_una, c->recover)) {
 			/* RFC 6582: enter fast recovery. */
+			c->limited = 0;
 			c->recover = c->snd_max;
 			c->ssthresh = max32(flight / 2, 2u * c->mss);
 			retransmit_first(c);
+			c->rexmit_nxt = c->snd_una + c->mss;
 			t->n->st->tcp_fast_retrans++;
 			c->cwnd = c->ssthresh + 3u * c->mss;
 			c->in_recovery = true;
+		} else if (c->dupacks <= 2) {
+			/* RFC 3042: a new segment for each of the first two duplicates. */
+			c->limited = c->dupacks;
 		}
 		want_output(c);
 		return true;
@@ -1303,12 +1474,15 @@ static bool ack_input(struct wc_tcp_conn *c, const struct seg *s)
 			rtt_sample(c);
 		sq_ack(c, bytes);
 		c->snd_una = s->ack;
+		if (c->nsacked > 0)
+			sack_prune(c);
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		c->snd_wnd = wnd;
 		c->snd_wl1 = s->seq;
 		c->snd_wl2 = s->ack;
 		c->retries = 0;
+		c->limited = 0;
 		/* Backoff ends with new data acknowledged (RFC 6298 5.7). */
 		if (c->srtt_us != 0)
 			rto_update(c);
@@ -1321,7 +1495,12 @@ static bool ack_input(struct wc_tcp_conn *c, const struct seg *s)
 				c->dupacks = 0;
 			} else {
 				/* Partial ACK: the next hole, and stay. */
-				retransmit_first(c);
+				if (c->nsacked == 0 || SEQ_GEQ(c->snd_una, c->rexmit_nxt))
+					retransmit_first(c);
+				else
+					retransmit_hole(c);
+				if (SEQ_LT(c->rexmit_nxt, c->snd_una + c->mss))
+					c->rexmit_nxt = c->snd_una + c->mss;
 				c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 				c->cwnd += c->mss;
 				if (c->cwnd < c->mss)
@@ -1728,6 +1907,8 @@ void wc_tcp_input(struct wc_net *n, struct rte_mbuf *m, uint16_t l3, uint32_t sr
 	s.off = off + hlen;
 	s.len = len - hlen;
 	s.m = m;
+	s.opts = h + TCP_LEN;
+	s.optlen = (uint8_t)(hlen - TCP_LEN);
 	if (unlikely((s.flags & F_SYN) && (s.flags & (F_FIN | F_RST)))) {
 		n->st->drop_tcp_malformed++;
 		rte_pktmbuf_free(m);
@@ -1808,11 +1989,15 @@ static void on_timers(struct wc_tcp_conn *c)
 				return;
 			}
 			st->tcp_rto++;
+			/* A receiver may renege on SACKs (RFC 2018): trust them for one RTO. */
+			if (c->retries > 1)
+				c->nsacked = 0;
 			c->ssthresh = max32((c->snd_max - c->snd_una) / 2, 2u * c->mss);
 			c->cwnd = c->mss;
 			c->recover = c->snd_max;
 			c->in_recovery = false;
 			c->dupacks = 0;
+			c->limited = 0;
 			c->timing = false;
 			c->snd_nxt = c->snd_una;
 			c->rto_ms = min32(c->rto_ms * 2, WC_TCP_RTO_MAX_MS);

@@ -286,6 +286,9 @@ struct sseg {
 	uint16_t win;
 	uint16_t mss; /* 0: no option */
 	int ws;	      /* -1: no option */
+	bool sack_ok; /* SACK-permitted */
+	unsigned int nsack;
+	uint32_t sack[4][2];
 	size_t plen;
 	uint8_t pl[2048];
 };
@@ -346,6 +349,15 @@ static unsigned int collect(void)
 					s->mss = get16(t + o + 2);
 				if (t[o] == 3)
 					s->ws = t[o + 2];
+				if (t[o] == 4)
+					s->sack_ok = true;
+				if (t[o] == 5)
+					for (size_t b = 2; b + 8 <= t[o + 1] && s->nsack < 4;
+					     b += 8) {
+						s->sack[s->nsack][0] = get32(t + o + b);
+						s->sack[s->nsack][1] = get32(t + o + b + 4);
+						s->nsack++;
+					}
 				o += t[o + 1];
 			}
 			s->plen = tot - 20 - hl;
@@ -383,6 +395,19 @@ static void open_conn(struct cli *c, uint16_t port, int ws)
 	c->ack = c->irs + 1;
 	csend(c, F_ACK, NULL, 0);
 	assert_int_equal(collect(), 0);
+}
+
+/* An ACK from the client with SACK blocks [a, b) (n of them). */
+static void csend_sack(struct cli *c, const uint32_t (*blk)[2], unsigned int n)
+{
+	static uint8_t f[256];
+	uint8_t o[36] = { 1, 1, 5, (uint8_t)(2 + 8 * n) };
+
+	for (unsigned int i = 0; i < n; i++) {
+		put32(o + 4 + 8 * i, blk[i][0]);
+		put32(o + 8 + 8 * i, blk[i][1]);
+	}
+	send_frame(f, seg_frame(f, c->port, c->seq, c->ack, F_ACK, c->win, o, 4 + 8 * n, NULL, 0));
 }
 
 static void advance_ms(uint64_t ms)
@@ -1170,6 +1195,62 @@ static void test_lossy_reassembly(void **state)
 	assert_int_equal(wc_tcp_queued(app.conn), 0);
 }
 
+static void test_sack(void **state)
+{
+	static uint8_t f[256];
+	/* MSS, SACK-permitted, window scale 7. */
+	uint8_t opts[12] = { 2, 4, 0x05, 0xb4, 4, 2, 1, 1, 1, 3, 3, 7 };
+	struct cli c;
+	unsigned int n;
+	uint32_t base, blk[1][2];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.port = CLI_PORT;
+	c.seq = 1000;
+	c.win = 65535;
+	send_frame(f, seg_frame(f, c.port, c.seq, 0, F_SYN, 65535, opts, sizeof(opts), NULL, 0));
+	c.seq++;
+	assert_int_equal(collect(), 1);
+	assert_true(out[0].sack_ok);
+	c.irs = out[0].seq;
+	c.ack = c.irs + 1;
+	csend(&c, F_ACK, NULL, 0);
+	/* Receiving: an out-of-order segment is acknowledged with its block. */
+	csend_at(&c, c.seq + 4, F_ACK, "two\n", 4);
+	n = collect();
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].ack, c.seq);
+	assert_int_equal(out[0].nsack, 1);
+	assert_int_equal(out[0].sack[0][0], c.seq + 4);
+	assert_int_equal(out[0].sack[0][1], c.seq + 8);
+	csend(&c, F_ACK, "one\n", 4);
+	c.seq += 4;
+	n = collect();
+	assert_true(n >= 1);
+	assert_int_equal(out[n - 1].ack, c.seq);
+	assert_int_equal(out[n - 1].nsack, 0);
+	/* Sending: one ACK SACKing three segments past a hole sends the hole at once. */
+	/* Everything answered so far acknowledged. */
+	app.reply_extra = 8 * 1460;
+	c.ack = out[n - 1].seq + (uint32_t)out[n - 1].plen;
+	while (collect() > 0)
+		;
+	csend(&c, F_ACK, "x\n", 2);
+	n = collect();
+	assert_true(n >= 8);
+	base = out[0].seq;
+	c.ack = base;
+	blk[0][0] = base + 1460;
+	blk[0][1] = base + 4 * 1460;
+	csend_sack(&c, blk, 1);
+	n = collect();
+	assert_true(n >= 1);
+	assert_int_equal(out[0].seq, base);
+	assert_int_equal(st.tcp_fast_retrans, 1);
+	assert_int_equal(st.tcp_rto, 0);
+}
+
 static void test_refused_by_app(void **state)
 {
 	struct cli c;
@@ -1215,6 +1296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lossy_reassembly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_app, setup, teardown),
 	};
 	struct rte_eth_conf conf;
