@@ -11,17 +11,16 @@
  *    SYN flood costs one SYN-ACK per SYN. The cookie (our ISN) carries a
  *    64-second time slot (4 bits), whether the peer offered SACK (1 bit),
  *    its MSS (3 bits, from a table) and window scale (4 bits), and 20 bits
- *    of SipHash-2-4 over the 4-tuple, the
- *    slot, those options and the peer's ISN under a per-lcore random key;
- *    it is valid for two slots. Timestamps are ignored.
- *    The connection exists once an ACK (or the first data segment) returns a
+ *    of SipHash-2-4 over the 4-tuple, the slot, those options and the
+ *    peer's ISN under a per-lcore random key; it is valid for two slots.
+ *    Timestamps are not used. The connection exists once an ACK (or the
+ *    first data segment) returns a
  *    valid cookie; one that does not is answered with RST when it carries
  *    no data, and dropped when it does (a reordered data segment must not
  *    kill a connection whose handshake ACK is still on its way).
- *  - Options: MSS (ours: 1460), window scaling (ours: 7), and SACK as a
- *    receiver only (RFC 2018: our ACKs carry up to four blocks of the
- *    out-of-order queue when the peer offered SACK-permitted; SACK blocks
- *    the peer sends are ignored, our own recovery is NewReno).
+ *  - Options: MSS (ours: 1460), window scaling (ours: 7), and SACK (RFC
+ *    2018) when the peer offers it: our ACKs carry up to four blocks of the
+ *    out-of-order queue, and the peer's blocks feed a small scoreboard.
  *  - Receive: in-order data is handed to the application straight from the
  *    received mbuf; what it leaves unconsumed (a request cut by a segment
  *    boundary) is copied into the connection's receive buffer. Out-of-order
@@ -37,9 +36,12 @@
  *  - Loss: RTO per RFC 6298 (SRTT/RTTVAR, Karn's rule, exponential backoff,
  *    minimum WC_TCP_RTO_MIN_MS = 200 ms, which a LAN's RTTs never reach,
  *    maximum 60 s, the connection reset after WC_TCP_RETRIES timeouts in a
- *    row); fast retransmit on three duplicate ACKs and NewReno congestion
- *    control (RFC 5681/6582, initial window 10 segments, RFC 6928); zero
- *    window probes on a persist timer.
+ *    row); fast retransmit on three duplicate ACKs, or three segments'
+ *    worth SACKed past the first hole (RFC 6675's loss rule; fewer with
+ *    fewer than four segments out, RFC 5827), limited transmit (RFC 3042),
+ *    and NewReno congestion control (RFC 5681/6582, initial window 10
+ *    segments, RFC 6928), resending SACK holes first and skipping SACKed
+ *    data after an RTO; zero window probes on a persist timer.
  *  - Close: FIN/RST/TIME_WAIT per RFC 9293, RST accepted only at rcv_nxt
  *    (a RST elsewhere in the window, or a SYN on a connection, draws a
  *    challenge ACK, RFC 5961). TIME_WAIT lasts WC_TCP_TIME_WAIT_MS by
