@@ -401,15 +401,23 @@ def config_evict_off(x):
     x.ok("config", "set", "memory-limit", "16m")
 
 
-@case
-def config_udp_allow(x):
-    x.topo.run_cli(["ip", "addr", "add", OUTSIDER + "/24", "dev", x.topo.cli_if])
+def outsider_client(x):
+    """A UDP client from OUTSIDER, outside the appliance's /25."""
+    have = x.topo.run_cli(["ip", "-4", "-o", "addr", "show", "dev", x.topo.cli_if])
+    if OUTSIDER + "/" not in have:
+        x.topo.run_cli(["ip", "addr", "add", OUTSIDER + "/24", "dev", x.topo.cli_if])
     with x.topo.in_cli():
         out = mcudp.Client(x.topo.server_addr, timeout=1.0, retries=0)
         out.sock.close()
         out.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         out.sock.bind((OUTSIDER, 0))
         out.sock.connect((x.topo.server_addr, 11211))
+    return out
+
+
+@case
+def config_udp_allow(x):
+    out = outsider_client(x)
     try:
         d0 = x.totals()["drop_udp_source"]
         eq(out.no_reply(b"version\r\n", 0.5), b"", "outside the subnet: no answer")
@@ -420,6 +428,38 @@ def config_udp_allow(x):
         eq(x.option("udp-allow"), "", "udp-allow emptied")
         eq(out.no_reply(b"version\r\n", 0.5), b"", "no longer allowed: no answer")
     finally:
+        out.close()
+
+
+@case
+def config_udp_open(x):
+    """udp-open serves any source; udp-open-budget caps what each may get."""
+    out = outsider_client(x)
+    value = "o" * 1000
+    eq(x.c.set("open:big", value), b"STORED\r\n", "a 1000-byte value")
+    try:
+        eq(out.no_reply(b"version\r\n", 0.5), b"", "udp-open off: no answer")
+        x.ok("config", "set", "udp-open", "on")
+        check(out.request(b"version\r\n", retries=2).startswith(b"VERSION"),
+              "udp-open on: answered")
+        x.ok("config", "set", "udp-open-budget", "1400")
+        eq(x.option("udp-open-budget"), "1400", "the budget as set")
+        capped0 = x.totals()["drop_udp_reply_cap"]
+        answered = 0
+        for _ in range(20):
+            if out.no_reply(b"get open:big\r\n", 0.05):
+                answered += 1
+        check(answered < 20, "a 1400-byte budget a second cannot answer 20 1-KB gets at once")
+        check(x.totals()["drop_udp_reply_cap"] > capped0, "drop_udp_reply_cap counted")
+        x.ok("config", "set", "udp-open-budget", "1m")
+        time.sleep(1.1)
+        answered = sum(1 for _ in range(20) if out.no_reply(b"get open:big\r\n", 0.2))
+        eq(answered, 20, "a 1 MB budget answers all 20")
+        x.ok("config", "set", "udp-open", "off")
+        eq(out.no_reply(b"version\r\n", 0.5), b"", "udp-open off again: no answer")
+    finally:
+        x.ok("config", "set", "udp-open", "off")
+        x.ok("config", "set", "udp-open-budget", "16k")
         out.close()
 
 
@@ -639,6 +679,9 @@ def rewrite_restart(x):
     x.ok("config", "set", "memory-limit", "12m")
     x.ok("config", "set", "udp-allow", "10.200.62.128/26")
     x.ok("config", "set", "log-level", "info")
+    x.ok("config", "set", "evict", "off")
+    x.ok("config", "set", "udp-open", "on")
+    x.ok("config", "set", "udp-open-budget", "32k")
     gen = x.ok("config", "get")["generation"]
     d = x.ok("config", "rewrite")
     eq((d["file"], d["generation"]), (x.conf, gen), "rewrite reply")
@@ -655,7 +698,8 @@ def rewrite_restart(x):
     x.start_mgmt()
     x.wait_attached()
     for name, want in (("memory-limit", "12m"), ("udp-allow", "10.200.62.128/26"),
-                       ("log-level", "info")):
+                       ("log-level", "info"), ("evict", "off"), ("udp-open", "on"),
+                       ("udp-open-budget", "32k")):
         eq(x.option(name), want, "%s after the restart" % name)
     total_becomes(x, "mem_limit", lambda v: v == 12 << 20, "the partitions' limit")
 
