@@ -239,13 +239,14 @@ class Client:
         return self.recv(1, timeout)[0]
 
     def stats(self, key=b""):
-        self.send(pack("stat", key))
+        """A Stat group as a dict, or the error response."""
         out = {}
-        while True:
-            r = self.recv(1)[0]
-            if r.status != OK or not r.key:
-                return out if r.status == OK else r
-            out[r.key.decode()] = r.value.decode()
+        for r in self.exchange(pack("stat", key)):
+            if r.status != OK:
+                return r
+            if r.key:
+                out[r.key.decode()] = r.value.decode()
+        return out
 
 
 def main(argv):
@@ -256,7 +257,11 @@ def main(argv):
     c = Client(host, int(port or 11211))
     cmd, args = argv[2], [a.encode() for a in argv[3:]]
     if cmd == "stat":
-        for k, v in sorted(c.stats(args[0] if args else b"").items()):
+        st = c.stats(args[0] if args else b"")
+        if isinstance(st, Response):
+            print(st)
+            return 1
+        for k, v in sorted(st.items()):
             print(k, v)
         return 0
     if cmd in ("set", "add", "replace", "append", "prepend"):
