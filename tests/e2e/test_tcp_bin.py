@@ -8,7 +8,7 @@ namespace) and to wirecached, each group followed by a No-op whose answer
 marks its end. Responses must be equal field for field once CAS values are
 masked (a non-zero CAS shows as "CAS"; zero stays zero, as memcached's
 errors send it), the version string too, and space padding of numbers
-undone (see canon()). A request with {cas:KEY} in its CAS field gets each
+undone (see canon()). A request whose CAS field is cas_of(KEY) gets each
 server's own last CAS for KEY. A group that ends the connection (quit, a
 malformed header) must end it on both; both are then reconnected.
 
@@ -18,8 +18,8 @@ two (one queue each), where half the keys belong to the other lcore's
 partition and their writes cross over.
 
 Stat groups are compared by shape only (found or not, the common
-counters present): their values differ. Left out on purpose: short TTLs, values near
-the size limit (memcached counts its own item header in it), unknown
+counters present): their values differ. Left out on purpose: short TTLs,
+values near the size limit (memcached counts its own item header in it), unknown
 opcodes with a body and Verbosity with extras (memcached 1.6 discards
 extlen + keylen bytes too many after answering them, so the next request
 is misread; wirecached discards exactly the body -- test_mc_bin.c checks
