@@ -71,6 +71,23 @@ class Cases:
             if cleanup:
                 cleanup()
 
+    def main_ctx(self, factory, cleanup_all=None):
+        """main() for a script whose context has a cleanup(): build it with
+        @p factory, run every case, then clean up the context (if it was
+        made) and call @p cleanup_all (e.g. netns.cleanup_all)."""
+        made = []
+
+        def make():
+            made.append(factory())
+            return made[0]
+
+        def cleanup():
+            if made:
+                made[0].cleanup()
+            if cleanup_all:
+                cleanup_all()
+        return self.main(make, cleanup)
+
     def run(self, ctx, argv=None):
         argv = sys.argv if argv is None else argv
         only = None

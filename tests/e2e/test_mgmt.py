@@ -46,7 +46,6 @@ $WIRECTL.
 """
 
 import json
-import mmap
 import os
 import re
 import shutil
@@ -61,6 +60,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcudp  # noqa: E402
 import netns  # noqa: E402
 import runner  # noqa: E402
+import shmem  # noqa: E402
 from runner import check, eq  # noqa: E402
 
 NET = 62  # 10.200.62.0/24
@@ -71,9 +71,7 @@ SERVER_CIDR = "10.200.62.1/25"
 OUTSIDER = "10.200.62.200"
 METRICS = ("127.0.0.1", 9712)
 LIFETIME = 200
-MAGIC = (0x31657269776377).to_bytes(8, "little")  # WC_SHARED_MAGIC, "wcwire1"
-with open(os.path.join(netns.ROOT, "mgmt", "contract.h")) as _f:
-    CONTRACT = int(re.search(r"#define WC_CONTRACT_VERSION (\d+)", _f.read()).group(1))
+CONTRACT = shmem.CONTRACT
 
 cases = runner.Cases()
 case = cases.add
@@ -504,34 +502,12 @@ def config_log_level(x):
     check(re.search(r"^\S+ \w+ wirecached: ", text, re.M), "and the dataplane's")
 
 
-def shared_block(huge):
-    """(file, offset) of wirecached's struct wc_shared in our hugetlbfs mount,
-    found by its magic followed by the contract version."""
-    for name in sorted(os.listdir(huge.dir)):
-        path = os.path.join(huge.dir, name)
-        with open(path, "rb") as f:
-            data = f.read()
-        for m in re.finditer(re.escape(MAGIC), data):
-            if data[m.start() + 8:m.start() + 12] == CONTRACT.to_bytes(4, "little"):
-                return path, m.start()
-    return None, None
-
-
-def poke(path, off, data):
-    fd = os.open(path, os.O_RDWR)
-    try:
-        with mmap.mmap(fd, os.fstat(fd).st_size) as m:
-            m[off:off + len(data)] = data
-    finally:
-        os.close(fd)
-
-
 @case
 def contract_mismatch(x):
     before = x.ok("status")["dataplane"]
-    path, off = shared_block(x.huge)
+    path, off = shmem.find(x.huge)
     check(path is not None, "wirecached's shared block found in " + x.huge.dir)
-    poke(path, off + 8, (CONTRACT - 1).to_bytes(4, "little"))
+    shmem.set_version(path, off, CONTRACT - 1)
     try:
         # The attached child goes; the next one finds the other version.
         os.kill(child_pid(x.mgmt_pid()), signal.SIGKILL)
@@ -548,7 +524,7 @@ def contract_mismatch(x):
         check(any(reason in ln["text"] for ln in x.ok("log", "50")["lines"]),
               "the mismatch in the log")
     finally:
-        poke(path, off + 8, CONTRACT.to_bytes(4, "little"))
+        shmem.set_version(path, off, CONTRACT)
     d = x.wait_attached()
     eq((d["health"], d["dataplane"]["instance"], d["dataplane"]["restarts_seen"]),
        ("ok", before["instance"], before["restarts_seen"]), "attached again, the same dataplane")
@@ -706,19 +682,7 @@ def rewrite_restart(x):
 
 def main():
     netns.require()
-    holder = {}
-
-    def make():
-        holder["ctx"] = Ctx()
-        return holder["ctx"]
-
-    def cleanup():
-        if "ctx" in holder:
-            holder["ctx"].cleanup()
-        else:
-            netns.cleanup_all()
-
-    return cases.main(make, cleanup)
+    return cases.main_ctx(Ctx, netns.cleanup_all)
 
 
 if __name__ == "__main__":

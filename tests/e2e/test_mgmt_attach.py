@@ -31,7 +31,6 @@ per line on its stdout.
 """
 
 import json
-import mmap
 import os
 import re
 import select
@@ -45,21 +44,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcudp  # noqa: E402
 import netns  # noqa: E402
 import runner  # noqa: E402
+import shmem  # noqa: E402
 from runner import check, eq  # noqa: E402
 
 NET = 65  # 10.200.65.0/24
 PAGES = 80  # 16m of items, its index, 4095 mbufs and EAL's own, with room
 LIMIT = "16m"
-MAGIC = (0x31657269776377).to_bytes(8, "little")  # WC_SHARED_MAGIC, "wcwire1"
-
-
-def _read(rel):
-    with open(os.path.join(netns.ROOT, rel)) as f:
-        return f.read()
-
-
-CONTRACT = int(re.search(r"#define WC_CONTRACT_VERSION (\d+)", _read("mgmt/contract.h")).group(1))
-WC_VERSION = re.search(r"version : '([^']+)'", _read("meson.build")).group(1)
+CONTRACT = shmem.CONTRACT
+WC_VERSION = shmem.WC_VERSION
 
 cases = runner.Cases()
 case = cases.add
@@ -77,14 +69,6 @@ def attach_path():
         build = os.path.dirname(os.path.dirname(wc))
         return os.path.join(build, "mgmt", "attach", "wirecache-mgmt-attach")
     return None
-
-
-def contract_names(macro):
-    """The counter names of X-macro table @p macro in mgmt/contract.h."""
-    with open(os.path.join(netns.ROOT, "mgmt", "contract.h")) as f:
-        text = f.read()
-    body = re.search(r"#define %s\(X\)(.*?)\n\n" % macro, text, re.S).group(1)
-    return re.findall(r"X\((\w+),", body)
 
 
 class Child:
@@ -235,7 +219,7 @@ def stats_exact(x):
 @case
 def stats_names(x):
     t = x.child.ok({"cmd": "stats"})["totals"]
-    names = contract_names("WC_LCORE_STATS") + contract_names("WC_PART_STATS")
+    names = shmem.table("WC_LCORE_STATS") + shmem.table("WC_PART_STATS")
     check(len(names) > 60, "names parsed from contract.h: %d" % len(names))
     eq(sorted(set(names) - set(t)), [], "counters missing from the totals")
     eq(sorted(set(t) - set(names)), [], "totals that are no counter")
@@ -391,41 +375,17 @@ def stdin_closed(x):
        "8m", "the live config")
 
 
-def shared_block(huge):
-    """(file, offset) of wirecached's struct wc_shared in our hugetlbfs mount:
-    the magic "wcwire1", the contract version and wirecached's version string."""
-    for name in sorted(os.listdir(huge.dir)):
-        path = os.path.join(huge.dir, name)
-        with open(path, "rb") as f:
-            data = f.read()
-        for m in re.finditer(re.escape(MAGIC), data):
-            o = m.start()
-            if (data[o + 8:o + 12] == CONTRACT.to_bytes(4, "little") and
-                    data[o + 16:o + 16 + len(WC_VERSION) + 1] == WC_VERSION.encode() + b"\0"):
-                return path, o
-    return None, None
-
-
-def poke(path, off, data):
-    fd = os.open(path, os.O_RDWR)
-    try:
-        with mmap.mmap(fd, os.fstat(fd).st_size) as m:
-            m[off:off + len(data)] = data
-    finally:
-        os.close(fd)
-
-
 @case
 def contract_mismatch(x):
     """A dataplane of another contract version: one line, exit 3."""
-    path, off = shared_block(x.huge)
+    path, off = shmem.find(x.huge)
     check(path is not None, "wirecached's shared block found in %s" % x.huge.dir)
-    poke(path, off + 8, (CONTRACT - 1).to_bytes(4, "little"))
+    shmem.set_version(path, off, CONTRACT - 1)
     try:
         p = subprocess.run([x.path, "--", "--file-prefix", x.prefix], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=30)
     finally:
-        poke(path, off + 8, CONTRACT.to_bytes(4, "little"))
+        shmem.set_version(path, off, CONTRACT)
     last = p.stderr.strip().splitlines()[-1:]
     eq(p.returncode, 3, "exit status (%s)" % p.stderr.strip())
     eq(last, ["wirecache-mgmt-attach: contract version %d, this mgmt speaks %d" %
@@ -467,17 +427,7 @@ def no_dataplane(x):
 
 def main():
     netns.require()
-    ctx = []
-
-    def make():
-        ctx.append(Ctx())
-        return ctx[0]
-
-    def cleanup():
-        if ctx:
-            ctx[0].cleanup()
-        netns.cleanup_all()
-    return cases.main(make, cleanup)
+    return cases.main_ctx(Ctx, netns.cleanup_all)
 
 
 if __name__ == "__main__":

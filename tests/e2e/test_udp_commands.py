@@ -19,19 +19,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcudp  # noqa: E402
 import netns  # noqa: E402
 import runner  # noqa: E402
+import shmem  # noqa: E402
 from runner import eq, match, check  # noqa: E402
 
 cases = runner.Cases()
 case = cases.add
-
-
-def contract_counters():
-    """Every per-lcore counter name from mgmt/contract.h."""
-    with open(os.path.join(netns.ROOT, "mgmt", "contract.h")) as f:
-        text = f.read()
-    # The WC_LCORE_STATS(X) table: its #define and the continued lines after it.
-    table = re.search(r"#define WC_LCORE_STATS\(X\)((?:.*\\\n)*.*\n)", text).group(1)
-    return re.findall(r"^\s*X\((\w+),", table, re.M)
 
 
 class Ctx:
@@ -333,7 +325,7 @@ def stats(x):
             "touch_hits", "touch_misses", "evictions", "limit_maxbytes", "bytes_read",
             "bytes_written", "threads"]
     if x.kind != "memcached":
-        need += contract_counters()
+        need += shmem.table("WC_LCORE_STATS")
     missing = [n for n in need if n not in s1]
     check(not missing, "stats lacks: " + " ".join(missing))
     for n in need:

@@ -726,17 +726,7 @@ def dataplane_gone(x):
 
 def main():
     netns.require(tools=("ip", "ethtool", "tmux"))
-    ctx = []
-
-    def make():
-        ctx.append(Ctx())
-        return ctx[0]
-
-    def cleanup():
-        if ctx:
-            ctx[0].cleanup()
-        netns.cleanup_all()
-    return cases.main(make, cleanup)
+    return cases.main_ctx(Ctx, netns.cleanup_all)
 
 
 if __name__ == "__main__":
