@@ -182,7 +182,7 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 		lc->net.tsc_hz = dp->tsc_hz;
 		lc->net.now_tsc = dp->start_tsc;
 		lc->net.app_arg[0] = &lc->mc;
-		if (wc_mc_tcp_setup(&lc->net, &lc->mc, (uint16_t)cfg->udp_port) != 0)
+		if (wc_mc_tcp_setup(&lc->net, &lc->mc, (uint16_t)cfg->udp_port, NULL) != 0)
 			return -ENOMEM;
 		i++;
 	}

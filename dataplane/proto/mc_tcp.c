@@ -387,13 +387,14 @@ static unsigned int poll_hook(void *arg)
 	return work;
 }
 
-const struct wc_tcp_ops wc_mc_tcp_ops = {
+static const struct wc_tcp_ops wc_mc_tcp_ops = {
 	.on_accept = on_accept,
 	.on_data = on_data,
 	.on_close = on_close,
 };
 
-int wc_mc_tcp_setup(struct wc_net *n, struct wc_mc_ctx *c, uint16_t port)
+int wc_mc_tcp_setup(struct wc_net *n, struct wc_mc_ctx *c, uint16_t port,
+		    const struct wc_tcp_limits *limits)
 {
 	struct wc_tcp_limits lim = { 0 };
 	struct mc_tcp *mt;
@@ -404,8 +405,11 @@ int wc_mc_tcp_setup(struct wc_net *n, struct wc_mc_ctx *c, uint16_t port)
 		return -ENOMEM;
 	mt->ctx = c;
 	mt->net = n;
+	if (limits != NULL)
+		lim = *limits;
 	/* One set of the largest item fits, with room for a pipeline around it. */
-	lim.rcv_buf = c->srv->max_item_size + (256u << 10);
+	if (lim.rcv_buf == 0)
+		lim.rcv_buf = c->srv->max_item_size + (256u << 10);
 	rc = wc_tcp_create(n, &lim);
 	if (rc == 0)
 		rc = wc_tcp_listen(n, port, &wc_mc_tcp_ops, mt);

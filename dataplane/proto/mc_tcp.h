@@ -27,17 +27,16 @@
 #include "dataplane/proto/mc.h"
 
 /**
- * Create the lcore's TCP state (wc_tcp_create(), with a receive buffer
- * large enough for the largest item) and listen on @p port (host order)
- * with memcached. Main thread, before the lcores run.
+ * Create the lcore's TCP state (wc_tcp_create() with @p lim, NULL for the
+ * defaults; a receive buffer of 0 is made large enough for the largest
+ * item) and listen on @p port (host order) with memcached, executing with
+ * @p c. Main thread, before the lcores run.
  * @return 0 or a negative errno.
  */
-int wc_mc_tcp_setup(struct wc_net *n, struct wc_mc_ctx *c, uint16_t port);
+int wc_mc_tcp_setup(struct wc_net *n, struct wc_mc_ctx *c, uint16_t port,
+		    const struct wc_tcp_limits *lim);
 
 /** Close every connection and free the lcore's TCP state. Once the lcore stopped. */
 void wc_mc_tcp_teardown(struct wc_net *n);
-
-/** The listener's callbacks (for tests that drive a wc_tcp directly). */
-extern const struct wc_tcp_ops wc_mc_tcp_ops;
 
 #endif /* WC_PROTO_MC_TCP_H */

@@ -11,6 +11,11 @@
  *   record: flags(1) seq_off(2, signed) ack_off(2, signed) window(2)
  *           ms(1: time to advance) len(1) payload(len)
  *
+ * flags bit 0x80 makes the payload's first bytes (a multiple of 4, at most
+ * 40) TCP options instead, SACK blocks being what matters: each edge's
+ * first two bytes are a signed offset from what the client has received,
+ * so blocks land near the data in flight.
+ *
  * The server's segments are read from the TX queue before it is flushed
  * (they advance what the client has received) and freed. After the last
  * record the TCP state is destroyed; then every mbuf must be back in the
@@ -43,7 +48,6 @@ struct client {
 	uint16_t port;
 	uint32_t seq; /* next sequence number to send */
 	uint32_t rcv; /* next byte expected from the server */
-	uint32_t srv_una;
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -125,8 +129,38 @@ static void take_output(struct client *c, uint32_t *synack)
 	net.ntx = 0;
 }
 
+/* Options from the input, SACK edges made relative to @p base. */
+static void opts_rel(uint8_t *o, const uint8_t *in, size_t len, uint32_t base)
+{
+	memcpy(o, in, len);
+	for (size_t i = 0; i + 1 < len;) {
+		uint8_t kind = o[i], l = o[i + 1];
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (l < 2 || i + l > len)
+			break;
+		if (kind == 5)
+			for (size_t b = i + 2; b + 4 <= i + l; b += 4) {
+				uint32_t v =
+					base + (uint32_t)(int32_t)(int16_t)(o[b] << 8 | o[b + 1]);
+
+				o[b] = (uint8_t)(v >> 24);
+				o[b + 1] = (uint8_t)(v >> 16);
+				o[b + 2] = (uint8_t)(v >> 8);
+				o[b + 3] = (uint8_t)v;
+			}
+		i += l;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	uint8_t opts[40];
 	static const uint8_t syn_opts[12] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7, 1, 1, 4, 2 };
 	struct wc_tcp_limits lim = { .max_conns = 4,
 				     .snd_buf = 16384,
@@ -143,8 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	net.ntx = 0;
 	net.tcp = NULL;
 	net.now_tsc = 1000000000000ull;
-	if (wc_tcp_create(&net, &lim) != 0 ||
-	    wc_tcp_listen(&net, SRV_PORT, &wc_mc_tcp_ops, &fx.lc->mc) != 0)
+	if (wc_mc_tcp_setup(&net, &fx.lc->mc, SRV_PORT, &lim) != 0)
 		abort();
 
 	c.port = next_port++;
@@ -166,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (off + 9 <= size) {
 		const uint8_t *r = data + off;
 		uint8_t flags = r[0] & 0x3f;
+		size_t optlen = 0;
 		int16_t so = (int16_t)(r[1] << 8 | r[2]), ao = (int16_t)(r[3] << 8 | r[4]);
 		uint16_t win = (uint16_t)(r[5] << 8 | r[6]);
 		uint8_t ms = r[7];
@@ -174,13 +208,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 9;
 		if (len > size - off)
 			len = size - off;
+		if (r[0] & 0x80) {
+			optlen = RTE_MIN(len, (size_t)40) & ~(size_t)3;
+			opts_rel(opts, data + off, optlen, c.rcv);
+		}
 		/* Mostly plausible segments: ACK set unless the record asks for a SYN or RST. */
 		if (!(flags & 0x06))
 			flags |= 0x10;
 		send_seg(&c, c.seq + (uint32_t)(int32_t)so, c.rcv + (uint32_t)(int32_t)ao, flags,
-			 win, NULL, 0, data + off, len);
+			 win, opts, optlen, data + off + optlen, len - optlen);
 		if (so == 0 && !(flags & 0x06))
-			c.seq += (uint32_t)len + ((flags & 0x01) ? 1 : 0);
+			c.seq += (uint32_t)(len - optlen) + ((flags & 0x01) ? 1 : 0);
 		off += len;
 		take_output(&c, NULL);
 		if (ms > 0) {
@@ -189,7 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			take_output(&c, NULL);
 		}
 	}
-	wc_tcp_destroy(&net);
+	wc_mc_tcp_teardown(&net);
 	if (rte_mempool_avail_count(fx.pool) != fx.pool_avail) {
 		fprintf(stderr, "fuzz_tcp: mbuf leak: %u free, expected %u\n",
 			rte_mempool_avail_count(fx.pool), fx.pool_avail);
