@@ -673,6 +673,10 @@ static int xmit(struct wc_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags
 	uint8_t opts[40];
 	uint8_t optlen = 0;
 
+	/* Only queued bytes can go (a bug here would send memory that is not). */
+	if (unlikely(len > 0 &&
+		     (SEQ_LT(seq, c->snd_una) || SEQ_GT(seq + len, c->snd_una + c->sq_bytes))))
+		return -EINVAL;
 	/* SACK blocks where they fit without shrinking the payload. */
 	if (unlikely(c->nooo > 0) && c->sack_ok) {
 		optlen = sack_option(c, opts);
@@ -1346,7 +1350,9 @@ static bool retransmit_hole(struct wc_tcp_conn *c)
 		return false;
 	if (c->fin_queued && SEQ_GT(data_end, c->fin_seq))
 		data_end = c->fin_seq;
-	seq = SEQ_LT(c->rexmit_nxt, c->snd_una) ? c->snd_una : c->rexmit_nxt;
+	seq = c->rexmit_nxt;
+	if (SEQ_LT(seq, c->snd_una) || SEQ_GEQ(seq, c->snd_max))
+		seq = c->snd_una;
 	seq = sack_skip(c, seq);
 	if (SEQ_GEQ(seq, c->sacked[c->nsacked - 1][1]) || SEQ_GEQ(seq, data_end))
 		return false;
