@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -499,12 +500,35 @@ def start_wirecached(topo, opts=(), lifetime=240, path=None, timeout=60, eal=(),
     return s
 
 
-def start_memcached(topo, opts=(), lifetime=240, timeout=20, port=11211):
-    """Start Debian's memcached (UDP only) on the srv end of @p topo (which
-    must have been made with server_ip=True) and wait until it answers."""
-    argv = ["timeout", "-s", "INT", "-k", "10", str(lifetime), "memcached", "-U", str(port),
-            "-p", "0", "-l", topo.server_addr, "-u", "root"] + list(opts)
+def _tcp_version(topo, port):
+    """True when a server answers `version` over TCP at topo's server."""
+    try:
+        with topo.in_cli():
+            c = socket.create_connection((topo.server_addr, port), timeout=0.5)
+        with c:
+            c.sendall(b"version\r\n")
+            return c.recv(64).startswith(b"VERSION")
+    except OSError:
+        return False
+
+
+def start_memcached(topo, opts=(), lifetime=240, timeout=20, port=11211, tcp=False):
+    """Start Debian's memcached on the srv end of @p topo (which must have
+    been made with server_ip=True), UDP only or with @p tcp TCP only, and
+    wait until it answers."""
+    ports = ["-p", str(port), "-U", "0"] if tcp else ["-U", str(port), "-p", "0"]
+    argv = ["timeout", "-s", "INT", "-k", "10", str(lifetime), "memcached"] + ports + [
+        "-l", topo.server_addr, "-u", "root"] + list(opts)
     s = Server(topo, argv, "memcached")
+    if tcp:
+        deadline = time.monotonic() + timeout
+        while not _tcp_version(topo, port):
+            if not s.alive():
+                raise RuntimeError("memcached exited:\n" + s.output_tail())
+            if time.monotonic() > deadline:
+                raise RuntimeError("memcached not answering:\n" + s.output_tail())
+            time.sleep(0.1)
+        return s
     import mcudp  # local import: netns.py is usable without it
     deadline = time.monotonic() + timeout
     with topo.in_cli():

@@ -403,7 +403,7 @@ def run_against_wirecached(netns, net, lcores, groups, seed):
     passed = failed = 0
     try:
         t1 = netns.Topology(net=net, server_ip=True, tag="bm")
-        mc = start_memcached_tcp(netns, t1)
+        mc = netns.start_memcached(t1, lifetime=300, tcp=True)
         t2 = netns.Topology(net=net, tag="bw")
         if lcores > 1:
             # One queue per lcore: half the keys are another lcore's.
@@ -469,25 +469,6 @@ def connector(topo):
         with topo.in_cli():
             return mcbin.Client(topo.server_addr, 11211, timeout=5)
     return connect
-
-
-def start_memcached_tcp(netns, topo, lifetime=300):
-    """Debian's memcached on TCP only, on the srv end of @p topo."""
-    argv = ["timeout", "-s", "INT", "-k", "10", str(lifetime), "memcached", "-p", "11211",
-            "-U", "0", "-l", topo.server_addr, "-u", "root"]
-    s = netns.Server(topo, argv, "memcached")
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            c = connector(topo)()
-            if c.request(pack("version")).status == 0:
-                c.close()
-                return s
-        except OSError:
-            pass
-        if not s.alive() or time.monotonic() > deadline:
-            raise RuntimeError("memcached not answering:\n" + s.output_tail())
-        time.sleep(0.1)
 
 
 def memccapable(topo):

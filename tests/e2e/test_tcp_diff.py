@@ -29,7 +29,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netns  # noqa: E402
-import test_tcp_bin  # noqa: E402
 import test_udp_diff as udp  # noqa: E402
 
 READ_TIMEOUT = 2.0
@@ -147,7 +146,7 @@ def main():
     netns.require(("ip", "ethtool", "memccapable", "memccp", "memccat"))
     try:
         t1 = netns.Topology(server_ip=True, tag="tm")
-        ref = TcpSide("memcached", t1, test_tcp_bin.start_memcached_tcp(netns, t1))
+        ref = TcpSide("memcached", t1, netns.start_memcached(t1, lifetime=300, tcp=True))
         t2 = netns.Topology(tag="tw")
         dut = TcpSide("wirecached", t2, netns.start_wirecached(t2, opts=("--max-item-size",
                                                                         "1m")))
