@@ -1273,18 +1273,10 @@ static size_t swallow(struct wc_mc_session *ss, size_t avail)
 	return n;
 }
 
-void wc_mc_flush_catch_up(struct wc_mc_ctx *c)
+void wc_mc_flush_catch_up_slow(struct wc_mc_ctx *c, uint64_t gen)
 {
-	const struct wc_mc_server *srv = c->srv;
-	uint64_t gen;
-
-	if (srv->flush_gen == NULL)
-		return;
-	gen = __atomic_load_n(srv->flush_gen, __ATOMIC_ACQUIRE);
-	if (likely(srv->part_gen[c->self] == gen))
-		return;
 	wc_store_flush(c->store, 0);
-	__atomic_store_n(&srv->part_gen[c->self], gen, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->srv->part_gen[c->self], gen, __ATOMIC_RELEASE);
 }
 
 size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_t *buf, size_t len,

@@ -129,14 +129,31 @@ static inline void wc_out_copy(uint8_t *dst, const uint8_t *src, size_t n)
  */
 static inline size_t wc_out_fmt_u64(uint8_t *dst, uint64_t v)
 {
-	size_t n = 1;
+	/* "00".."99": two digits per division, as replies are mostly small numbers. */
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+				       "25262728293031323334353637383940414243444546474849"
+				       "50515253545556575859606162636465666768697071727374"
+				       "75767778798081828384858687888990919293949596979899";
+	size_t n = 2, i;
 
-	for (uint64_t t = v; t >= 10; t /= 10)
-		n++;
-	for (size_t i = n; i > 0; i--) {
-		dst[i - 1] = (uint8_t)('0' + v % 10);
-		v /= 10;
+	if (v < 10) {
+		dst[0] = (uint8_t)('0' + v);
+		return 1;
 	}
+	for (uint64_t t = v; t >= 100; t /= 10)
+		n++;
+	i = n;
+	while (v >= 100) {
+		uint64_t q = v / 100;
+
+		i -= 2;
+		memcpy(dst + i, &pairs[2 * (v - q * 100)], 2);
+		v = q;
+	}
+	if (v >= 10)
+		memcpy(dst, &pairs[2 * v], 2);
+	else
+		dst[0] = (uint8_t)('0' + v);
 	return n;
 }
 

@@ -3,7 +3,11 @@
  * memcached over the user-space TCP, from received segment to transmitted
  * segments, for callgrind to count instructions per pipelined get hit:
  *
- *   tcp_path [SEGMENTS]
+ *   tcp_path [SEGMENTS] [offload]
+ *
+ * With "offload" the port is taken to check and fill the IPv4 and TCP
+ * checksums, as a NIC with checksum offload does; without, the software
+ * computes them over every request and reply byte.
  *
  * One connection is opened by hand (SYN, the cookie read back from the
  * SYN-ACK, ACK) and its keys stored. Then each measured step is what a
@@ -22,6 +26,7 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
@@ -45,6 +50,7 @@ struct client {
 };
 
 static struct client cli;
+static bool offload;
 
 /* Measured: one client segment through the dataplane and out to the port. */
 __attribute__((noinline)) void path_segment(struct rte_mbuf *m)
@@ -71,6 +77,7 @@ static struct rte_mbuf *segment(uint8_t flags, const uint8_t *opts, size_t optle
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	const struct wc_net *n = &fx.lc->net;
+	struct rte_mbuf *m;
 	size_t hl = 20 + optlen;
 	uint16_t type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 
@@ -101,7 +108,10 @@ static struct rte_mbuf *segment(uint8_t flags, const uint8_t *opts, size_t optle
 		memcpy((uint8_t *)th + hl, pl, len);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	cli.seq += (uint32_t)len + ((flags & RTE_TCP_SYN_FLAG) ? 1 : 0);
-	return wc_fixture_mbuf(&fx, f, 14 + 20 + hl + len);
+	m = wc_fixture_mbuf(&fx, f, 14 + 20 + hl + len);
+	if (m != NULL && offload)
+		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	return m;
 }
 
 /*
@@ -172,6 +182,10 @@ int main(int argc, char **argv)
 
 	if (wc_fixture_start(&fx, "tcp_path") != 0)
 		die("fixture start failed");
+	offload = argc > 2 && strcmp(argv[2], "offload") == 0;
+	if (offload)
+		fx.dp.ifc.tx_offloads |=
+			RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 	st = fx.lc->st;
 	cli.seq = 0x1000;
 	m = segment(RTE_TCP_SYN_FLAG, syn_opts, sizeof(syn_opts), NULL, 0);

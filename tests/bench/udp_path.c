@@ -3,7 +3,12 @@
  * The whole UDP path for one request kind, from received mbuf to transmitted
  * mbuf, for callgrind to count instructions per request:
  *
- *   udp_path get|set [BURSTS]
+ *   udp_path get|set [BURSTS] [offload]
+ *
+ * With "offload" the port is taken to check and fill IPv4 and UDP checksums
+ * (received frames flagged good, replies left for the NIC), as a NIC with
+ * checksum offload does; without, the software computes them, as on
+ * net_af_packet or net_tap.
  *
  * Only path_burst() is meant to be measured (--toggle-collect=path_burst):
  * building the request mbufs stands in for the NIC and is left out. Keys are
@@ -15,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_ethdev.h>
+
 #include "store/store.h"
 #include "tests/support/fixture.h"
 
@@ -22,6 +29,7 @@
 #define NKEYS 1024
 
 static struct wc_fixture fx;
+static bool offload;
 static uint8_t frames[BURST][256];
 static size_t frame_len[BURST];
 
@@ -68,6 +76,9 @@ static void run(const char *op, unsigned int bursts, bool measured)
 				fprintf(stderr, "udp_path: out of mbufs\n");
 				exit(1);
 			}
+			if (offload)
+				pkts[i]->ol_flags |=
+					RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 		}
 		if (measured)
 			path_burst(pkts, BURST);
@@ -80,6 +91,8 @@ int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "get";
 	unsigned int bursts = argc > 2 ? (unsigned int)atoi(argv[2]) : 1000;
+
+	offload = argc > 3 && strcmp(argv[3], "offload") == 0;
 	const struct wc_lcore_stats *st;
 
 	if ((strcmp(op, "get") != 0 && strcmp(op, "set") != 0) || bursts == 0) {
@@ -90,6 +103,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "udp_path: fixture start failed\n");
 		return 1;
 	}
+	if (offload)
+		fx.dp.ifc.tx_offloads |=
+			RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	/* Load every key first (not measured when op is get). */
 	run("set", NKEYS / BURST, false);
 	st = fx.lc->st;
