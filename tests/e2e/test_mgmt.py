@@ -503,6 +503,31 @@ def config_log_level(x):
 
 
 @case
+def health_reasons(x):
+    """A stuck lcore makes status unhealthy, with the reason, until it ticks again."""
+    def health(want, word):
+        def seen():
+            d = x.ctl("status")[1]
+            if d is None or d["health"] != want:
+                return None
+            return d if word is None or any(word in r for r in d["reasons"]) else None
+        return wait_for("health %s%s" % (want, " (%s)" % word if word else ""), seen, 10, 0.2)
+
+    eq(x.ok("status")["health"], "ok", "healthy to begin with")
+    dp = child_pid(x.dp.proc.pid)
+    os.kill(dp, signal.SIGSTOP)  # every lcore stops ticking
+    try:
+        d = health("unhealthy", "tick")
+        check(any(r.startswith("lcore 0") for r in d["reasons"]), "which lcore: %s" % d["reasons"])
+        eq(x.ctl("status")[0], 0, "unhealthy is still exit 0 (only down is 4)")
+    finally:
+        os.kill(dp, signal.SIGCONT)
+    health("ok", None)
+    # A down link: test_mgmt_attach's tap_link (net_af_packet reports no carrier).
+    eq(x.c.request(b"version\r\n")[:8], b"VERSION ", "served again")
+
+
+@case
 def contract_mismatch(x):
     before = x.ok("status")["dataplane"]
     path, off = shmem.find(x.huge)
