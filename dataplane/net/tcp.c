@@ -1567,6 +1567,7 @@ static void conn_input(struct wc_tcp_conn *c, struct seg *s)
 	c->last_rx_ms = t->now_ms;
 	if (c->state == ST_TIME_WAIT) {
 		if (s->flags & (F_RST | F_SYN)) { /* RFC 1337: no RST kills TIME_WAIT */
+			st->drop_tcp_no_conn++;
 			rte_pktmbuf_free(s->m);
 			return;
 		}

@@ -28,6 +28,7 @@
 #include <rte_common.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include "dataplane/proto/mc_bin.h"
@@ -38,7 +39,10 @@
 enum { MODE_NEW, MODE_TEXT, MODE_BINARY };
 
 #define XRING_SLOTS 1024
-#define XPARTS_MAX  128 /* WC_MAX_WORKERS */
+#define XPARTS_MAX  128	 /* WC_MAX_WORKERS */
+#define XMSG_SMALL  2048 /* request bytes a pooled message holds; larger ones are rte_malloc'd */
+#define XMSG_POOL   "wc_mc_tcp_x"
+#define XMSG_COUNT  4095
 
 /* One lcore's memcached-over-TCP state. */
 struct mc_tcp {
@@ -46,7 +50,8 @@ struct mc_tcp {
 	struct wc_net *net;
 	uint64_t serial; /* last connection serial number given */
 	uint64_t polls;
-	unsigned int inflight; /* messages sent and not come back */
+	struct rte_mempool *xpool; /* message pool, found or made on first use */
+	bool xpool_tried;
 	struct rte_ring *in[XPARTS_MAX];
 	struct rte_ring *out[XPARTS_MAX];
 };
@@ -74,6 +79,7 @@ struct xmsg {
 	struct rte_mempool *pool;     /* for the reply's mbufs (one pool for all lcores) */
 	struct rte_mbuf *head, *tail; /* the reply so far, a list through m->next */
 	uint32_t len;		      /* request bytes */
+	bool pooled;		      /* from the message pool (else rte_malloc) */
 	uint8_t req[];
 };
 
@@ -166,10 +172,49 @@ static int send_to(struct mc_tcp *mt, unsigned int to, struct xmsg *x)
 	return 0;
 }
 
+/*
+ * Messages come from a pool shared by the lcores (per-lcore caches keep it
+ * off the heap's lock); a request too large for one is allocated apart.
+ */
+static struct xmsg *xmsg_get(struct mc_tcp *mt, size_t len)
+{
+	struct rte_mempool *mp;
+	void *obj;
+
+	if (unlikely(!mt->xpool_tried)) {
+		/* Once per lcore; whichever lcore comes first makes it. */
+		mt->xpool_tried = true;
+		mt->xpool = rte_mempool_lookup(XMSG_POOL);
+		if (mt->xpool == NULL)
+			mt->xpool = rte_mempool_create(
+				XMSG_POOL, XMSG_COUNT, sizeof(struct xmsg) + XMSG_SMALL, 64, 0,
+				NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
+		if (mt->xpool == NULL)
+			mt->xpool = rte_mempool_lookup(XMSG_POOL);
+	}
+	mp = len <= XMSG_SMALL ? mt->xpool : NULL;
+	if (mp != NULL && rte_mempool_get(mp, &obj) == 0) {
+		((struct xmsg *)obj)->pooled = true;
+		return obj;
+	}
+	obj = rte_malloc("wc_mc_tcp_x", sizeof(struct xmsg) + len, 0);
+	if (obj != NULL)
+		((struct xmsg *)obj)->pooled = false;
+	return obj;
+}
+
+static void xmsg_put(struct xmsg *x)
+{
+	if (x->pooled)
+		rte_mempool_put(rte_mempool_from_obj(x), x);
+	else
+		rte_free(x);
+}
+
 static void xmsg_free(struct xmsg *x)
 {
 	list_free(x->head);
-	rte_free(x);
+	xmsg_put(x);
 }
 
 static size_t run(struct mc_conn *mc, struct wc_mc_ctx *ctx, const uint8_t *buf, size_t len,
@@ -245,14 +290,17 @@ static int hand_off(struct mc_conn *mc, struct wc_tcp_conn *c, const uint8_t *re
 {
 	struct mc_tcp *mt = mc->mt;
 	unsigned int to = mc->ss.handoff - 1u;
-	struct xmsg *x = rte_malloc("wc_mc_tcp_x", sizeof(*x) + len, 0);
+	struct xmsg *x = xmsg_get(mt, len);
+	bool pooled;
 
 	mc->ss.handoff = 0;
 	if (x == NULL) {
 		mt->ctx->st->drop_xcore_ring_full++;
 		return -ENOMEM;
 	}
+	pooled = x->pooled;
 	memset(x, 0, sizeof(*x));
+	x->pooled = pooled;
 	x->mode = mc->mode;
 	x->from = (uint16_t)mt->ctx->self;
 	x->conn = c;
@@ -262,7 +310,7 @@ static int hand_off(struct mc_conn *mc, struct wc_tcp_conn *c, const uint8_t *re
 	x->len = (uint32_t)len;
 	memcpy(x->req, req, len);
 	if (send_to(mt, to, x) != 0) {
-		rte_free(x);
+		xmsg_put(x);
 		return -ENOBUFS;
 	}
 	mc->away = true;
@@ -339,7 +387,7 @@ static void come_home(struct xmsg *x)
 	mc->ss = x->ss;
 	wc_tcp_write_mbufs(c, x->head);
 	x->head = NULL;
-	rte_free(x);
+	xmsg_put(x);
 	if (mc->ss.close)
 		wc_tcp_close(c);
 	else

@@ -407,6 +407,9 @@ def two_lcores(ctx):
 
         for i in range(6):
             pipeline_roundtrip(connect, 4000, b"m%d_" % i)
+        # Large requests and replies cross too (some of these keys live on lcore 1).
+        for i in range(4):
+            big_roundtrip(connect, 300 * 1024, b"mbig%d" % i)
         # A get of many keys crosses between partitions in the middle.
         s = connect()
         keys = [b"m0_%d" % i for i in range(200)]
