@@ -1437,7 +1437,8 @@ static bool ack_input(struct wc_tcp_conn *c, const struct seg *s)
 		 */
 		{
 			uint32_t oseg = (flight + c->mss - 1) / c->mss;
-			uint32_t unsent = c->snd_una + c->sq_bytes - c->snd_max;
+			uint32_t end = c->snd_una + c->sq_bytes + (c->fin_queued ? 1 : 0);
+			uint32_t unsent = SEQ_GT(end, c->snd_max) ? end - c->snd_max : 0;
 
 			thresh = oseg < 4 && (unsent == 0 ||
 					      SEQ_GT(c->snd_max, c->snd_una + c->snd_wnd))
