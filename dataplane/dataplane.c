@@ -30,6 +30,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/lcore.h"
+#include "dataplane/net/tcp.h"
 #include "dataplane/proto/mc_tcp.h"
 #include "dataplane/proto/mc_udp.h"
 #include "store/store.h"
@@ -120,6 +121,11 @@ static int setup_crew(struct wc_dataplane *dp)
 static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 {
 	const struct wc_config *cfg = dp->cfg;
+	const struct wc_tcp_limits tcp_lim = {
+		.max_conns = cfg->tcp_max_conns,
+		.snd_buf = (uint32_t)RTE_MIN(cfg->tcp_snd_buf, UINT32_MAX),
+		.mem = cfg->tcp_mem,
+	};
 	unsigned int id, i = 0;
 	int rc;
 
@@ -182,7 +188,8 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 		lc->net.tsc_hz = dp->tsc_hz;
 		lc->net.now_tsc = dp->start_tsc;
 		lc->net.app_arg[0] = &lc->mc;
-		if (wc_mc_tcp_setup(&lc->net, &lc->mc, (uint16_t)cfg->udp_port, NULL) != 0)
+		if (cfg->tcp_port != 0 &&
+		    wc_mc_tcp_setup(&lc->net, &lc->mc, (uint16_t)cfg->tcp_port, &tcp_lim) != 0)
 			return -ENOMEM;
 		i++;
 	}

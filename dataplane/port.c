@@ -61,6 +61,16 @@ int wc_port_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
 		conf.txmode.offloads |= WC_TX_CKSUM;
 	if ((info.rx_offload_capa & WC_RX_CKSUM) == WC_RX_CKSUM)
 		conf.rxmode.offloads |= WC_RX_CKSUM;
+	/*
+	 * TCP's on top; the stack reads ifc's flags per segment. Receive checks
+	 * are safe everywhere; filling TCP checksums is the operator's choice
+	 * (tcp-tx-checksum-offload): DPDK 22.11's net_tap computes it over the
+	 * first segment of a chain only, and replies are chains.
+	 */
+	if (cfg->tcp_tx_cksum && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM))
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 	rc = rte_eth_dev_configure(port, nq, nq, &conf);
 	if (rc != 0) {
 		RTE_LOG(ERR, USER1, "port %u: configure failed: %s\n", port, rte_strerror(-rc));

@@ -13,6 +13,7 @@
 #include <rte_lcore.h>
 
 #include "dataplane/lcore.h"
+#include "dataplane/net/tcp.h"
 #include "store/store.h"
 
 /*
@@ -37,6 +38,19 @@ static void sum_lcores(const struct wc_dataplane *dp, struct wc_lcore_stats *tot
 		WC_LCORE_STATS(WC_SUM)
 #undef WC_SUM
 	}
+}
+
+/*
+ * TCP connections held now, TIME_WAIT included, over every lcore: each
+ * lcore's count is read without a lock, like the counters.
+ */
+static uint64_t tcp_conns(const struct wc_dataplane *dp)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		n += wc_tcp_conns(&dp->lcores[i].net);
+	return n;
 }
 
 static void sum_stores(const struct wc_dataplane *dp, struct wc_store_stats *tot, size_t *limit)
@@ -125,8 +139,8 @@ static void stats_general(const struct wc_dataplane *dp, struct wc_out *out)
 	wc_mc_stat_u64(out, "time", wc_dataplane_now(dp, tsc));
 	wc_mc_stat_str(out, "version", dp->mc.version);
 	wc_mc_stat_u64(out, "pointer_size", 8 * sizeof(void *));
-	wc_mc_stat_u64(out, "curr_connections", 0);
-	wc_mc_stat_u64(out, "total_connections", 0);
+	wc_mc_stat_u64(out, "curr_connections", tcp_conns(dp));
+	wc_mc_stat_u64(out, "total_connections", t.tcp_accepted);
 	wc_mc_stat_u64(out, "cmd_get", t.mc_get_hits + t.mc_get_misses);
 	wc_mc_stat_u64(out, "cmd_set", t.mc_cmd_set);
 	wc_mc_stat_u64(out, "cmd_flush", t.mc_cmd_flush);

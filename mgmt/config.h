@@ -62,6 +62,19 @@ enum wc_opt_type {
 	X(ip, "ip", CIDR, "10.200.0.1/24", 0, 0, WC_OPT_DP,                                        \
 	  "the appliance's IPv4 address and prefix length on its port")                            \
 	X(udp_port, "udp-port", U32, "11211", 1, 65535, WC_OPT_DP, "memcached UDP port")           \
+	X(tcp_port, "tcp-port", U32, "11211", 0, 65535, WC_OPT_DP,                                 \
+	  "memcached TCP port (text, meta and binary; 0: no TCP)")                                 \
+	X(tcp_max_conns, "tcp-max-conns", U32, "4096", 1, 1048576, WC_OPT_DP,                      \
+	  "TCP connections per worker lcore, TIME_WAIT included; more are refused, counted")       \
+	X(tcp_snd_buf, "tcp-snd-buf", SIZE, "256k", 4 * WC_KIB, 1 * WC_GIB, WC_OPT_DP,             \
+	  "replies queued per TCP connection before its requests wait (a client that stops "       \
+	  "reading holds no more)")                                                                \
+	X(tcp_mem, "tcp-mem", SIZE, "256m", 1 * WC_MIB, 64 * WC_GIB, WC_OPT_DP,                    \
+	  "all TCP buffers of one worker lcore's connections; beyond it, buffers are refused, "    \
+	  "counted")                                                                               \
+	X(tcp_tx_cksum, "tcp-tx-checksum-offload", BOOL, "off", 0, 0, WC_OPT_DP,                   \
+	  "let the NIC fill TCP checksums when it can (off: software; DPDK 22.11's net_tap "       \
+	  "gets multi-segment ones wrong)")                                                        \
 	X(memory_limit, "memory-limit", SIZE, "64m", 4 * WC_MIB, 1024 * WC_GIB,                    \
 	  WC_OPT_DP | WC_OPT_RUNTIME,                                                              \
 	  "item memory, a hard limit split evenly across partitions (at runtime: up to the "       \
@@ -102,6 +115,11 @@ enum wc_opt_type {
 struct wc_config {
 	struct wc_cidr ip;
 	uint32_t udp_port;
+	uint32_t tcp_port;
+	uint32_t tcp_max_conns;
+	uint64_t tcp_snd_buf;
+	uint64_t tcp_mem;
+	bool tcp_tx_cksum;
 	uint64_t memory_limit;
 	uint64_t max_item_size;
 	bool evict;

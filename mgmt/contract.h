@@ -35,7 +35,7 @@
 
 #include "mgmt/config.h"
 
-#define WC_CONTRACT_VERSION 4
+#define WC_CONTRACT_VERSION 5
 
 #define WC_MZ_SHARED  "wc_shared" /**< memzone holding struct wc_shared */
 #define WC_RING_CTL   "wc_ctl"	  /**< ring of struct wc_ctl_msg, mgmt -> dataplane */

@@ -100,6 +100,44 @@ def differential(ref, dut, reqs, seed):
     return same, diff
 
 
+def tcp_stats(topo):
+    """memcached `stats` over a fresh TCP connection, as a dict."""
+    with topo.in_cli():
+        s = socket.create_connection((topo.server_addr, 11211), timeout=5)
+    with s:
+        s.sendall(b"stats\r\n")
+        buf = b""
+        while not buf.endswith(b"END\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return dict(ln.split(" ", 2)[1:] for ln in buf.decode().splitlines()
+                if ln.startswith("STAT ") and ln.count(" ") >= 2)
+
+
+def connection_counts(topo):
+    """curr_connections and total_connections follow clients coming and going.
+    @return (ok, what)."""
+    def counts():
+        st = tcp_stats(topo)  # this one's own connection is counted too
+        return int(st["curr_connections"]), int(st["total_connections"])
+
+    c0, t0 = counts()
+    held = []
+    for _ in range(3):
+        with topo.in_cli():
+            held.append(socket.create_connection((topo.server_addr, 11211), timeout=5))
+    for h in held:  # each one served, so surely established
+        h.sendall(b"version\r\n")
+        h.recv(100)
+    c1, t1 = counts()
+    for h in held:
+        h.close()
+    ok = c1 - c0 == 3 and t1 - t0 == 4
+    return ok, "curr_connections %d -> %d, total_connections %d -> %d" % (c0, c1, t0, t1)
+
+
 def memccapable_ascii(topo):
     """libmemcached's ASCII protocol suite. @return (ok, output)."""
     p = subprocess.run(["ip", "netns", "exec", topo.cli, "memccapable", "-h", topo.server_addr,
@@ -162,6 +200,10 @@ def main():
     ref.close()
     dut.close()
     passed, failed = same, diff
+
+    ok, what = connection_counts(t2)
+    print("%s - connection counts: %s" % ("ok" if ok else "not ok", what))
+    passed, failed = passed + ok, failed + (not ok)
 
     ok, out = memccapable_ascii(t2)
     print("%s - memccapable -a" % ("ok" if ok else "not ok"))

@@ -517,8 +517,7 @@ static void test_no_listener(void **state)
 	wc_tcp_poll(net);
 	wc_net_tx_flush(net);
 	{
-		struct rte_mbuf *m;
-
+		struct rte_mbuf *m = NULL;
 		const uint8_t *p;
 		uint8_t flags;
 		uint32_t ack;
