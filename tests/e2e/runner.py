@@ -48,6 +48,19 @@ def check(cond, what):
         raise Fail(what)
 
 
+def wait_for(what, fn, timeout=30, step=0.1):
+    """Poll @p fn until it returns something true, and return that; a Fail
+    naming @p what after @p timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Fail("timed out waiting for " + what)
+        time.sleep(step)
+
+
 class Cases:
     def __init__(self):
         self.cases = []

@@ -61,7 +61,7 @@ import mcudp  # noqa: E402
 import netns  # noqa: E402
 import runner  # noqa: E402
 import shmem  # noqa: E402
-from runner import check, eq  # noqa: E402
+from runner import check, eq, wait_for  # noqa: E402
 
 NET = 62  # 10.200.62.0/24
 PAGES = 80  # 16m of items, its index, 4095 mbufs and EAL's own, with room
@@ -104,18 +104,6 @@ def alive(pid):
     # A zombie has exited too.
     with open("/proc/%d/stat" % pid) as f:
         return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def wait_for(what, fn, timeout=30, step=0.1):
-    """Poll @p fn until it returns something true; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise runner.Fail("timed out waiting for " + what)
-        time.sleep(step)
 
 
 class Ctx:
@@ -267,7 +255,7 @@ def fill(c, prefix, n, size, want=None):
 def attach_status(x):
     d = x.ok("status")
     eq(d["health"], "ok", "health (reasons %s)" % d["reasons"])
-    eq(d["contract_version"], 4, "contract_version")
+    eq(d["contract_version"], CONTRACT, "contract_version")
     dp = d["dataplane"]
     eq((dp["attached"], dp["restarts_seen"], dp["last_gap_seconds"], dp["down_since"]),
        (True, 0, None, None), "attached, no restart seen")

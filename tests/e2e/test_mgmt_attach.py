@@ -45,7 +45,7 @@ import mcudp  # noqa: E402
 import netns  # noqa: E402
 import runner  # noqa: E402
 import shmem  # noqa: E402
-from runner import check, eq  # noqa: E402
+from runner import check, eq, wait_for  # noqa: E402
 
 NET = 65  # 10.200.65.0/24
 PAGES = 80  # 16m of items, its index, 4095 mbufs and EAL's own, with room
@@ -400,18 +400,6 @@ def tap_link(x):
         topo.close()
         huge.close()
         shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
-
-
-def wait_for(what, fn, timeout=10, step=0.2):
-    """Poll @p fn until it returns something true; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise runner.Fail("timed out waiting for " + what)
-        time.sleep(step)
 
 
 @case

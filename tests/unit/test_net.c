@@ -28,8 +28,6 @@
 #include "eal_helper.h"
 
 #define POOL_SIZE 16383
-#define RING_PORT "net_ring_wctnet"
-#define RING_NAME "ETH_RXTX0_" RING_PORT
 #define MAXF	  16384
 
 #define IP4(a, b, c, d) \
@@ -1633,44 +1631,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cidr_parse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_frames, setup, teardown),
 	};
-	struct rte_eth_conf conf;
+	struct wc_test_port tp;
 	int rc;
 
-	rc = wc_test_eal_init("test_net");
-	if (rc != 0) {
-		fprintf(stderr, "test_net: EAL init failed: %d\n", rc);
+	if (wc_test_port_start("test_net", POOL_SIZE, &tp) != 0)
 		return 1;
-	}
-	/* No per-lcore cache, so the pool's count is exact between tests. */
-	pool = rte_pktmbuf_pool_create("test_net", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	/*
-	 * A net_ring port with no arguments loops its TX ring back to RX; the
-	 * test reads what the stack sent straight from that ring.
-	 */
-	if (pool == NULL || rte_eal_hotplug_add("vdev", RING_PORT, "") != 0 ||
-	    rte_eth_dev_get_port_by_name(RING_PORT, &port_id) != 0) {
-		fprintf(stderr, "test_net: cannot create the mbuf pool or the ring port\n");
-		return 1;
-	}
-	memset(&conf, 0, sizeof(conf));
-	if (rte_eth_dev_configure(port_id, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port_id, 0, 64, SOCKET_ID_ANY, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup(port_id, 0, 64, SOCKET_ID_ANY, NULL) != 0 ||
-	    rte_eth_dev_start(port_id) != 0) {
-		fprintf(stderr, "test_net: cannot start the ring port\n");
-		return 1;
-	}
-	txring = rte_ring_lookup(RING_NAME);
+	pool = tp.pool;
+	port_id = tp.port_id;
+	txring = tp.txring;
 	net = calloc(1, sizeof(*net));
-	if (txring == NULL || net == NULL) {
-		fprintf(stderr, "test_net: no ring %s\n", RING_NAME);
+	if (net == NULL)
 		return 1;
-	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	rte_eth_dev_stop(port_id);
-	rte_eth_dev_close(port_id);
 	free(net);
-	rte_mempool_free(pool);
+	wc_test_port_stop(&tp);
 	return rc;
 }

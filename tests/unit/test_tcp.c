@@ -32,8 +32,6 @@
 #include "eal_helper.h"
 
 #define POOL_SIZE 16383
-#define RING_PORT "net_ring_wcttcp"
-#define RING_NAME "ETH_RXTX0_" RING_PORT
 #define MAXF	  70000
 #define MAXSEGS	  512
 
@@ -1298,39 +1296,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_app, setup, teardown),
 	};
-	struct rte_eth_conf conf;
+	struct wc_test_port tp;
 	int rc;
 
-	rc = wc_test_eal_init("test_tcp");
-	if (rc != 0) {
-		fprintf(stderr, "test_tcp: EAL init failed: %d\n", rc);
+	if (wc_test_port_start("test_tcp", POOL_SIZE, &tp) != 0)
 		return 1;
-	}
-	pool = rte_pktmbuf_pool_create("test_tcp", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	if (pool == NULL || rte_eal_hotplug_add("vdev", RING_PORT, "") != 0 ||
-	    rte_eth_dev_get_port_by_name(RING_PORT, &port_id) != 0) {
-		fprintf(stderr, "test_tcp: cannot create the mbuf pool or the ring port\n");
-		return 1;
-	}
-	memset(&conf, 0, sizeof(conf));
-	if (rte_eth_dev_configure(port_id, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port_id, 0, 64, SOCKET_ID_ANY, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup(port_id, 0, 64, SOCKET_ID_ANY, NULL) != 0 ||
-	    rte_eth_dev_start(port_id) != 0) {
-		fprintf(stderr, "test_tcp: cannot start the ring port\n");
-		return 1;
-	}
-	txring = rte_ring_lookup(RING_NAME);
+	pool = tp.pool;
+	port_id = tp.port_id;
+	txring = tp.txring;
 	net = calloc(1, sizeof(*net));
-	if (txring == NULL || net == NULL) {
-		fprintf(stderr, "test_tcp: no ring %s\n", RING_NAME);
+	if (net == NULL)
 		return 1;
-	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	rte_eth_dev_stop(port_id);
-	rte_eth_dev_close(port_id);
 	free(net);
-	rte_mempool_free(pool);
+	wc_test_port_stop(&tp);
 	return rc;
 }
