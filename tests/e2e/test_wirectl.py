@@ -50,6 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcudp  # noqa: E402
 import netns  # noqa: E402
 import runner  # noqa: E402
+import shmem  # noqa: E402
 from runner import check, eq  # noqa: E402
 
 NET = 63  # 10.200.63.0/24
@@ -259,7 +260,7 @@ def usage(x):
         check("usage: wirectl" in p.stdout and "config set NAME VALUE" in p.stdout,
               "help text: %r" % p.stdout[:300])
     p = x.run("--version", sock=False)
-    eq((p.returncode, p.stdout), (0, "wirectl 0.1.0\n"), "--version")
+    eq((p.returncode, p.stdout), (0, "wirectl %s\n" % shmem.WC_VERSION), "--version")
 
 
 @case
@@ -345,7 +346,8 @@ def status(x):
     x.dataplane()
     out = x.ok("status")
     check(re.search(r"^health\s+healthy$", out, re.M), "healthy in:\n" + out)
-    check(re.search(r"^version\s+0\.1\.0 \(contract version 4\)", out, re.M), "version:\n" + out)
+    check(re.search(r"^version\s+%s \(contract version %d\)$" %
+                    (re.escape(shmem.WC_VERSION), shmem.CONTRACT), out, re.M), "version:\n" + out)
     check(re.search(r"^dataplane\s+attached: pid \d+, up (\d+s|\d+m \d+s)", out, re.M),
           "dataplane line:\n" + out)
     check(re.search(r"^\s+wirecached 0\.1\.0, running, 2 workers$", out, re.M),
