@@ -12,7 +12,7 @@
 
 #include "eal_helper.h"
 
-int wc_test_eal_init(const char *prog)
+int wc_test_eal_init_lcores(const char *prog, const char *lcores)
 {
 	static int done;
 	char prefix[64];
@@ -20,14 +20,19 @@ int wc_test_eal_init(const char *prog)
 	if (done)
 		return 0;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=wct_%s_%d", prog, (int)getpid());
-	char *argv[] = { (char *)prog,	"--no-huge", "-m",
-			 "512",		"--no-pci",  "--no-telemetry",
-			 "-l",		"0",	     "--log-level=lib.eal:error",
-			 "--no-shconf", prefix,	     NULL };
+	char *argv[] = { (char *)prog,	"--no-huge",	"-m",
+			 "512",		"--no-pci",	"--no-telemetry",
+			 "-l",		(char *)lcores, "--log-level=lib.eal:error",
+			 "--no-shconf", prefix,		NULL };
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
 		return -rte_errno;
 	done = 1;
 	return 0;
+}
+
+int wc_test_eal_init(const char *prog)
+{
+	return wc_test_eal_init_lcores(prog, "0");
 }
 
 int wc_test_port_start(const char *prog, unsigned int pool_size, struct wc_test_port *p)

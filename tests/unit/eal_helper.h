@@ -15,6 +15,9 @@ struct rte_ring;
 /** Start the EAL once for this test program. @return 0 or a negative errno. */
 int wc_test_eal_init(const char *prog);
 
+/** The same with EAL's -l @p lcores (e.g. "0,1" for a second, remote lcore). */
+int wc_test_eal_init_lcores(const char *prog, const char *lcores);
+
 /** A started net_ring port that loops its TX back to RX, and its pool. */
 struct wc_test_port {
 	struct rte_mempool *pool; /**< no per-lcore cache: its count is exact */

@@ -29,6 +29,8 @@
 #include "store/store.h"
 #include "store/store_check.h"
 
+#include "eal_helper.h"
+
 #define T0	  1000000u
 #define MIB	  (1u << 20)
 #define VAL_MAX	  400
@@ -871,29 +873,6 @@ static void test_crew_limit(void **st)
 	rte_free(c);
 }
 
-/* The EAL with two lcores, for the remote reader; no hugepages. */
-static int eal_init(void)
-{
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=wct_store_limit_%d", (int)getpid());
-	char *argv[] = { "test_store_limit",
-			 "--no-huge",
-			 "-m",
-			 "512",
-			 "--no-pci",
-			 "--no-telemetry",
-			 "-l",
-			 "0,1",
-			 "--no-shconf",
-			 prefix,
-			 "--log-level=lib.eal:error",
-			 NULL };
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
-		return -rte_errno;
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,7 +892,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_crew_limit, teardown),
 	};
 
-	if (eal_init() < 0) {
+	if (wc_test_eal_init_lcores("test_store_limit", "0,1") < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}

@@ -35,6 +35,8 @@
 #include "store/store.h"
 #include "store/store_check.h"
 
+#include "eal_helper.h"
+
 #define T0	  1000000u
 #define NREC	  48 /* record keys "r<i>" */
 #define NCTR	  16 /* counter keys "c<i>" */
@@ -329,36 +331,13 @@ static void test_crew_stress(void **st)
 	rte_free(sh);
 }
 
-/* The EAL with two lcores: the test's own, as the shared helper starts one. */
-static int eal_init_2(void)
-{
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=wct_store_mt_%d", (int)getpid());
-	char *argv[] = { "test_store_mt",
-			 "--no-huge",
-			 "-m",
-			 "256",
-			 "--no-pci",
-			 "--no-telemetry",
-			 "-l",
-			 "0,1",
-			 "--no-shconf",
-			 prefix,
-			 "--log-level=lib.eal:error",
-			 NULL };
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
-		return -rte_errno;
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crew_stress),
 	};
 
-	if (eal_init_2() < 0) {
+	if (wc_test_eal_init_lcores("test_store_mt", "0,1") < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
