@@ -186,13 +186,13 @@ static void test_get_round_trips(void **state)
 	wc_config_defaults(&c);
 	assert_int_equal(wc_config_set(&c, "memory-limit", "5120k", err, sizeof(err)), 0);
 	assert_int_equal(
-		wc_config_set(&c, "udp-allow", "10.1.0.0/16, 192.168.1.7", err, sizeof(err)), 0);
+		wc_config_set(&c, "udp-allow", "10.200.64.0/18, 10.200.1.7", err, sizeof(err)), 0);
 	assert_int_equal(wc_config_set(&c, "log-level", "debug", err, sizeof(err)), 0);
 	assert_int_equal(wc_config_set(&c, "log-file", "/tmp/x y.log", err, sizeof(err)), 0);
 	assert_int_equal(wc_config_get(&c, "memory-limit", v, sizeof(v)), 0);
 	assert_string_equal(v, "5m");
 	assert_int_equal(wc_config_get(&c, "udp-allow", v, sizeof(v)), 0);
-	assert_string_equal(v, "10.1.0.0/16,192.168.1.7/32");
+	assert_string_equal(v, "10.200.64.0/18,10.200.1.7/32");
 	assert_int_equal(wc_config_get(&c, "evict", v, sizeof(v)), 0);
 	assert_string_equal(v, "on");
 	assert_int_equal(wc_config_get(&c, "nope", v, sizeof(v)), -ENOENT);
@@ -260,7 +260,7 @@ static void test_rewrite(void **state)
 	assert_int_equal(c.udp_port, 11311);
 	assert_int_equal(c.memory_limit, 64 * WC_MIB);
 	assert_int_equal(wc_config_set(&c, "log-level", "debug", err, sizeof(err)), 0);
-	assert_int_equal(wc_config_set(&c, "udp-allow", "10.9.0.0/16", err, sizeof(err)), 0);
+	assert_int_equal(wc_config_set(&c, "udp-allow", "10.200.9.0/24", err, sizeof(err)), 0);
 	assert_int_equal(wc_config_rewrite(path, &c, err, sizeof(err)), 0);
 	text = slurp(path);
 	/* Unchanged lines and comments, and the other section, stay as they were. */
@@ -268,7 +268,7 @@ static void test_rewrite(void **state)
 				     "memory-limit = 64M   ; the size\nudp-port = 11311\n"));
 	assert_non_null(strstr(text, "[other]\nmemory-limit = 1g\n"));
 	assert_non_null(strstr(text, "[mgmt]\nlog-level = debug\n"));
-	assert_non_null(strstr(text, "udp-allow = 10.9.0.0/16\n"));
+	assert_non_null(strstr(text, "udp-allow = 10.200.9.0/24\n"));
 	assert_null(strstr(text, "log-level = info"));
 	wc_config_defaults(&back);
 	assert_int_equal(wc_config_load_file(&back, path, err, sizeof(err)), 0);
