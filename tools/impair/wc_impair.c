@@ -59,6 +59,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wireload.h"
+
 #define NS_PER_S      1000000000ull
 #define NS_PER_MS     1000000ull
 #define RX_BUF	      65536 /**< largest frame read; longer ones are dropped */
@@ -175,56 +177,19 @@ struct counters {
 };
 
 /* ------------------------------------------------------------------------ */
-/* Random numbers: splitmix64 to seed, xoshiro256** per direction            */
+/* Random numbers: wireload's xoshiro256**, one stream per direction         */
 /* ------------------------------------------------------------------------ */
 
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
+/* Direction @p stream's generator for @p seed. */
+static void rng_seed(struct wl_rng *r, uint64_t seed, uint64_t stream)
 {
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
-{
-	uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull);
-
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	wl_rng_seed(r, seed ^ (stream * 0xd1342543de82ef95ull));
 }
 
 /* True with probability @p pct percent; always consumes one draw. */
-static bool rng_chance(struct rng *r, double pct)
+static bool rng_chance(struct wl_rng *r, double pct)
 {
-	double u = (double)(rng_next(r) >> 11) * 0x1.0p-53;
-
-	return u * 100.0 < pct;
+	return wl_rng_double(r) * 100.0 < pct;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -251,7 +216,7 @@ struct held {
 struct direction {
 	const char *name;
 	struct impairments im;
-	struct rng rng;
+	struct wl_rng rng;
 	int in_fd, out_fd;
 	struct sockaddr_ll out_addr;
 	struct slot *heap; /**< min-heap on (when, seq) */
@@ -400,8 +365,8 @@ static void impair_frame(struct direction *d, uint8_t *data, uint32_t len, uint6
 	bool dup = rng_chance(&d->rng, im->dup);
 	bool corrupt = rng_chance(&d->rng, im->corrupt);
 	bool hold = rng_chance(&d->rng, im->reorder);
-	uint64_t bit_draw = rng_next(&d->rng);
-	uint64_t jitter_draw = rng_next(&d->rng);
+	uint64_t bit_draw = wl_rng_next(&d->rng);
+	uint64_t jitter_draw = wl_rng_next(&d->rng);
 	uint64_t delay = ms_to_ns(im->delay);
 	uint64_t jitter = ms_to_ns(im->jitter);
 	struct frame *f, *copy = NULL;
