@@ -200,9 +200,7 @@ static void ctl_flush(struct wc_dataplane *dp, const struct wc_ctl_msg *m)
 
 static void ctl_stats_reset(struct wc_dataplane *dp, const struct wc_ctl_msg *m)
 {
-	/* As memcached's `stats reset`: each lcore's baseline, written here only. */
-	for (unsigned int i = 0; i < dp->n_workers; i++)
-		dp->lcores[i].sh->base = dp->lcores[i].sh->st;
+	wc_stats_reset(dp);
 	reply(dp, m, 0, "reset");
 }
 

@@ -120,6 +120,12 @@ void wc_ctl_stop(struct wc_dataplane *dp);
  */
 void wc_ctl_lcore_tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc);
 
+/**
+ * `stats reset`: every lcore's baseline becomes its counters (memcached's
+ * reply counts from there; the counters themselves run on).
+ */
+void wc_stats_reset(struct wc_dataplane *dp);
+
 /** The memcached `stats` hook over every lcore and partition. */
 int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out);
 

@@ -205,6 +205,13 @@ static bool sub_is(const char *sub, size_t len, const char *word)
 	return len == strlen(word) && memcmp(sub, word, len) == 0;
 }
 
+void wc_stats_reset(struct wc_dataplane *dp)
+{
+	/* Each lcore's baseline is written here and only read elsewhere. */
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		dp->lcores[i].sh->base = dp->lcores[i].sh->st;
+}
+
 int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out)
 {
 	struct wc_dataplane *dp = arg;
@@ -218,9 +225,7 @@ int wc_stats_mc(void *arg, const char *sub, size_t sublen, struct wc_out *out)
 		return 0;
 	}
 	if (sub_is(sub, sublen, "reset")) {
-		/* Each lcore's baseline is written here and only read elsewhere. */
-		for (unsigned int i = 0; i < dp->n_workers; i++)
-			dp->lcores[i].sh->base = dp->lcores[i].sh->st;
+		wc_stats_reset(dp);
 		return 0;
 	}
 	/* No slab classes: the item store has segments, not slabs. */
