@@ -118,12 +118,23 @@ def tcp_stats(topo):
 
 def connection_counts(topo):
     """curr_connections and total_connections follow clients coming and going.
+    A closed connection leaves the count once its FIN has arrived, so each
+    reading waits (bounded) for the count to settle; every reading is a
+    connection of its own, counted in the expected totals.
     @return (ok, what)."""
-    def counts():
-        st = tcp_stats(topo)  # this one's own connection is counted too
-        return int(st["curr_connections"]), int(st["total_connections"])
+    readings = [0]
 
-    c0, t0 = counts()
+    def settled(want):
+        deadline = time.monotonic() + 5
+        while True:
+            st = tcp_stats(topo)  # this one's own connection is counted too
+            readings[0] += 1
+            c, t = int(st["curr_connections"]), int(st["total_connections"])
+            if c == want or time.monotonic() > deadline:
+                return c, t, readings[0]
+            time.sleep(0.05)
+
+    c0, t0, r0 = settled(1)  # the differential's connection has gone
     held = []
     for _ in range(3):
         with topo.in_cli():
@@ -131,11 +142,14 @@ def connection_counts(topo):
     for h in held:  # each one served, so surely established
         h.sendall(b"version\r\n")
         h.recv(100)
-    c1, t1 = counts()
+    c1, t1, r1 = settled(c0 + 3)
     for h in held:
         h.close()
-    ok = c1 - c0 == 3 and t1 - t0 == 4
-    return ok, "curr_connections %d -> %d, total_connections %d -> %d" % (c0, c1, t0, t1)
+    c2, t2, r2 = settled(1)
+    ok = (c0 == 1 and c1 == 4 and c2 == 1 and t1 - t0 == 3 + (r1 - r0)
+          and t2 - t1 == r2 - r1)
+    return ok, "curr_connections %d -> %d -> %d, total_connections %d -> %d -> %d" % (
+        c0, c1, c2, t0, t1, t2)
 
 
 def memccapable_ascii(topo):
