@@ -131,24 +131,44 @@ static inline uint64_t csum_add(uint64_t sum, uint64_t v)
 	return sum + (sum < v);
 }
 
+#ifdef __x86_64__
+/* sum += the 8-byte words at p[0..8k), with carries, for k of 1, 2 or 4. */
+#define CSUM_ADC(sum, p, k)                                                                  \
+	__asm__("addq 0(%[q]), %[s]\n\t"                                                     \
+		".if " #k " > 1\n\tadcq 8(%[q]), %[s]\n\t.endif\n\t"                         \
+		".if " #k " > 2\n\tadcq 16(%[q]), %[s]\n\tadcq 24(%[q]), %[s]\n\t.endif\n\t" \
+		"adcq $0, %[s]"                                                              \
+		: [s] "+r"(sum)                                                              \
+		: [q] "r"(p), "m"(*(const uint8_t(*)[8 * (k)])(p))                           \
+		: "cc")
+#endif
+
 static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
 {
 	const uint8_t *p = buf;
-	uint64_t a, b;
+	uint64_t a;
 	uint32_t w;
 	uint16_t h;
 
-	for (; len >= 16; p += 16, len -= 16) {
-		memcpy(&a, p, 8);
-		memcpy(&b, p + 8, 8);
-		sum = csum_add(csum_add(sum, a), b);
+#ifdef __x86_64__
+	/* One add-with-carry per word: a third of the C below's instructions. */
+	for (; len >= 32; p += 32, len -= 32)
+		CSUM_ADC(sum, p, 4);
+	if (len & 16) {
+		CSUM_ADC(sum, p, 2);
+		p += 16;
 	}
-	if (len >= 8) {
+	if (len & 8) {
+		CSUM_ADC(sum, p, 1);
+		p += 8;
+	}
+	len &= 7;
+#else
+	for (; len >= 8; p += 8, len -= 8) {
 		memcpy(&a, p, 8);
 		sum = csum_add(sum, a);
-		p += 8;
-		len -= 8;
 	}
+#endif
 	if (len >= 4) {
 		memcpy(&w, p, 4);
 		sum = csum_add(sum, w);
@@ -163,6 +183,7 @@ static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
 	}
 	if (len != 0)
 		sum = csum_add(sum, rte_cpu_to_le_16(*p));
+	(void)a;
 	return sum;
 }
 
@@ -209,7 +230,8 @@ static bool cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len, ui
 	uint32_t sum = 0, done = 0;
 
 	if (likely(off + len <= m->data_len)) {
-		*out = rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len);
+		*out = csum_fold(
+			csum_bytes(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len, 0));
 		return true;
 	}
 	if (off + len > m->pkt_len)
@@ -223,7 +245,8 @@ static bool cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len, ui
 			continue;
 		}
 		k = RTE_MIN(len - done, (uint32_t)seg->data_len - off);
-		part = rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const uint8_t *, off), k);
+		part = csum_fold(
+			csum_bytes(rte_pktmbuf_mtod_offset(seg, const uint8_t *, off), k, 0));
 		/* A piece starting at an odd byte of the message sums swapped words. */
 		sum += done & 1 ? rte_bswap16(part) : part;
 		done += k;
