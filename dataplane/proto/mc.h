@@ -17,6 +17,7 @@
 
 #include "mgmt/contract.h"
 #include "dataplane/proto/out.h"
+#include "store/store.h"
 
 struct wc_store;
 struct wc_item_meta;
@@ -122,6 +123,38 @@ static inline void wc_mc_flush_catch_up(struct wc_mc_ctx *c)
  */
 size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_t *buf, size_t len,
 		     struct wc_out *out);
+
+/**
+ * A lone single-key get ("get <key>\r\n", the whole of @p buf), the
+ * commonest request, found without the general parser and executor: what
+ * wc_mc_get_fast_find() learnt, for wc_mc_get_fast_reply().
+ */
+struct wc_mc_get_fast {
+	const uint8_t *key;
+	size_t klen;
+	size_t len;	       /**< request bytes */
+	size_t reply_max;      /**< the reply is at most this long */
+	struct wc_item *it;    /**< NULL: a miss */
+	struct wc_item_view v; /**< the hit's value, flags and CAS */
+};
+
+/**
+ * Look up the key of @p buf[0..len) if it is exactly one single-key get of
+ * this lcore's partition. Nothing is counted or answered yet; the item stays
+ * valid until the next store call.
+ * @return true with @p g filled; false if @p buf is anything else (a longer
+ *         or different request, another partition's key, any error), which
+ *         wc_mc_process() must then run.
+ */
+bool wc_mc_get_fast_find(struct wc_mc_ctx *c, const uint8_t *buf, size_t len,
+			 struct wc_mc_get_fast *g);
+
+/**
+ * Answer what wc_mc_get_fast_find() found into @p dst (room for
+ * g->reply_max bytes), counted as wc_mc_process() counts a get.
+ * @return bytes written.
+ */
+size_t wc_mc_get_fast_reply(struct wc_mc_ctx *c, const struct wc_mc_get_fast *g, uint8_t *dst);
 
 /**
  * Copy a key's value and metadata out of partition @p owner (another

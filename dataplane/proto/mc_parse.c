@@ -7,9 +7,6 @@
  */
 #include <limits.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "dataplane/proto/mc_parse.h"
 
@@ -753,32 +750,6 @@ static bool is_http(const struct wc_mc_request *req)
 /* ---- the fast path ---- */
 
 /*
- * Index of the first byte at or below ' ' in p[0..n), or n: where a key
- * token of the common shapes ends (at ' ', '\r', '\n'; any other control
- * byte or a NUL sends the line to the general parser).
- */
-static inline size_t token_end(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-
-#ifdef __SSE2__
-	const __m128i sp = _mm_set1_epi8(' ');
-
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		unsigned int low =
-			(unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
-
-		if (low != 0)
-			return i + (size_t)__builtin_ctz(low);
-	}
-#endif
-	while (i < n && p[i] > ' ')
-		i++;
-	return i;
-}
-
-/*
  * 1 to 9 decimal digits at p[*i] followed by some byte: the value, with *i
  * moved to that byte, which the caller checks.
  */
@@ -836,7 +807,7 @@ static bool parse_fast(const uint8_t *buf, size_t len, uint32_t max_value,
 	req->ntok = 0;
 	req->rest = NULL;
 	req->rest_len = 0;
-	k = 4 + token_end(buf + 4, len - 4);
+	k = 4 + wc_mc_token_end(buf + 4, len - 4);
 	if (k == 4 || k - 4 > WC_MC_KEY_MAX || k == len)
 		return false;
 	if (buf[0] == 'g') {

@@ -18,6 +18,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define WC_MC_KEY_MAX	      250	 /**< longest key, as memcached's KEY_MAX_LENGTH */
 #define WC_MC_LINE_MAX	      2048	 /**< a line with no newline past this is refused */
@@ -184,5 +187,32 @@ static inline bool wc_mc_has(const struct wc_mc_request *req, char c)
  * @return bytes written.
  */
 size_t wc_mc_base64_encode(const uint8_t *src, size_t n, uint8_t *out);
+
+/**
+ * Index of the first byte at or below ' ' in p[0..n), or n: where a key
+ * token of the common request shapes ends (at ' ', '\r', '\n'; any other
+ * control byte or a NUL sends the line to the general parser). For the
+ * parsers' fast paths.
+ */
+static inline size_t wc_mc_token_end(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' ');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		unsigned int low =
+			(unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
+
+		if (low != 0)
+			return i + (size_t)__builtin_ctz(low);
+	}
+#endif
+	while (i < n && p[i] > ' ')
+		i++;
+	return i;
+}
 
 #endif /* WC_PROTO_MC_PARSE_H */

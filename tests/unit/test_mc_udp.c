@@ -272,12 +272,86 @@ static void test_open_source_budget(void **state)
 	ifc.udp_open = false;
 }
 
+/*
+ * A lone "get <key>" is answered by a shorter path than other datagrams:
+ * its replies and counters must be those of the general one, at every
+ * boundary where it hands over (a reply needing more than one datagram, or
+ * one it cannot prove fits, several commands, a key too long).
+ */
+static void test_single_get(void **state)
+{
+	static char val[1400], req[400], want[1600];
+	static const uint32_t sizes[] = { 0, 1, 32, 1300, 1350, 1369, 1370, 1392 };
+	uint8_t out[4096];
+	uint64_t gets, hits, misses, rd, wr;
+	unsigned int n;
+	size_t len, wl;
+
+	(void)state;
+	memset(val, 'v', sizeof(val));
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint32_t vs = sizes[i];
+
+		assert_int_equal(wc_store_set(store, WC_MODE_SET, "sg", 2, wc_store_hash("sg", 2),
+					      val, vs, 4294967295u, 0, 0, NULL),
+				 WC_STORE_OK);
+		gets = st.mc_cmd_get, hits = st.mc_get_hits;
+		rd = st.mc_bytes_read, wr = st.mc_bytes_written;
+		n = send_text(CLI_IP, (uint16_t)(100 + i), "get sg\r\n");
+		wl = (size_t)snprintf(want, sizeof(want), "VALUE sg 4294967295 %u\r\n", vs);
+		memcpy(want + wl, val, vs);
+		memcpy(want + wl + vs, "\r\nEND\r\n", 7);
+		wl += vs + 7;
+		/* One datagram exactly when the reply fits its 1392 bytes. */
+		assert_int_equal(n, wl <= WC_MC_UDP_DATA_MAX ? 1 : 2);
+		len = reassemble(n, (uint16_t)(100 + i), out);
+		assert_int_equal(len, wl);
+		assert_memory_equal(out, want, wl);
+		assert_int_equal(st.mc_cmd_get, gets + 1);
+		assert_int_equal(st.mc_get_hits, hits + 1);
+		assert_int_equal(st.mc_bytes_read, rd + 8);
+		assert_int_equal(st.mc_bytes_written, wr + wl);
+	}
+
+	/* A miss, with "\n" alone ending the line. */
+	gets = st.mc_cmd_get, misses = st.mc_get_misses, wr = st.mc_bytes_written;
+	assert_int_equal(send_text(CLI_IP, 1, "get nope\n"), 1);
+	assert_int_equal(got[0].len, WC_MC_UDP_HDR + 5);
+	assert_memory_equal(got[0].data, "END\r\n", 5);
+	assert_int_equal(st.mc_cmd_get, gets + 1);
+	assert_int_equal(st.mc_get_misses, misses + 1);
+	assert_int_equal(st.mc_bytes_written, wr + 5);
+
+	/* Two commands in the datagram: both answered, in order. */
+	assert_int_equal(wc_store_set(store, WC_MODE_SET, "sg", 2, wc_store_hash("sg", 2), "ab", 2,
+				      0, 0, 0, NULL),
+			 WC_STORE_OK);
+	assert_int_equal(send_text(CLI_IP, 2, "get sg\r\nget nope\r\n"), 1);
+	assert_int_equal(got[0].len, WC_MC_UDP_HDR + 28);
+	assert_memory_equal(got[0].data, "VALUE sg 0 2\r\nab\r\nEND\r\nEND\r\n", 28);
+
+	/* The longest key, and one past it. */
+	memcpy(req, "get ", 4);
+	memset(req + 4, 'k', 251);
+	memcpy(req + 4 + 250, "\r\n", 3);
+	assert_int_equal(wc_store_set(store, WC_MODE_SET, req + 4, 250, wc_store_hash(req + 4, 250),
+				      "z", 1, 0, 0, 0, NULL),
+			 WC_STORE_OK);
+	assert_int_equal(send_text(CLI_IP, 3, req), 1);
+	assert_int_equal(got[0].len, WC_MC_UDP_HDR + 6 + 250 + 6 + 3 + 5);
+	assert_memory_equal(got[0].data + 6 + 250, " 0 1\r\nz\r\nEND\r\n", 14);
+	req[4 + 250] = 'k';
+	memcpy(req + 4 + 251, "\r\n", 3);
+	assert_int_equal(send_text(CLI_IP, 4, req), 1);
+	assert_memory_equal(got[0].data, "CLIENT_ERROR", 12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_hdr),	   cmocka_unit_test(test_small_reply),
 		cmocka_unit_test(test_big_reply_split),	   cmocka_unit_test(test_drops),
-		cmocka_unit_test(test_open_source_budget),
+		cmocka_unit_test(test_open_source_budget), cmocka_unit_test(test_single_get),
 	};
 	struct rte_eth_conf conf;
 	struct wc_store_config sc = {
