@@ -815,10 +815,10 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 	const struct wc_iface *ifc = n->ifc;
 	uint32_t plen = m->pkt_len;
 	uint16_t l2 = peer->vlan_tci != 0 ? ETH_LEN + VLAN_LEN : ETH_LEN;
-	uint16_t ulen_be, tot_be;
+	uint16_t ulen_be, tot_be, id_be;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
-	uint64_t ol = 0;
+	uint64_t ol = 0, phdr;
 	uint8_t *p;
 
 	/*
@@ -844,38 +844,47 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 
 	tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + plen));
 	ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + plen));
+	/* Per lcore; the queue spreads the lcores' sequences apart. */
+	id_be = __builtin_bswap16((uint16_t)(n->ip_id++ + n->queue * 4099u));
 	ip = (struct rte_ipv4_hdr *)(p + l2);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;
 	ip->total_length = tot_be;
-	/* Per lcore; the queue spreads the lcores' sequences apart. */
-	ip->packet_id = rte_cpu_to_be_16((uint16_t)(n->ip_id++ + n->queue * 4099u));
+	ip->packet_id = id_be;
 	ip->fragment_offset = 0; /* DF clear: a router may fragment a large reply */
 	ip->time_to_live = TTL_OUT;
 	ip->next_proto_id = IPPROTO_UDP;
-	ip->hdr_checksum = 0;
 	ip->src_addr = ifc->ip;
 	ip->dst_addr = peer->ip;
+	/* Both checksums from the fields: the pseudo-header's share serves both. */
+	phdr = csum_udp_phdr(ifc->ip, peer->ip, ulen_be);
 
 	uh = (struct rte_udp_hdr *)(ip + 1);
 	uh->src_port = peer->local_port;
 	uh->dst_port = peer->port;
 	uh->dgram_len = ulen_be;
-	uh->dgram_cksum = 0;
 
 	m->l2_len = l2;
 	m->l3_len = IP_LEN;
-	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-	else
-		ip->hdr_checksum = (uint16_t)~csum_fold(csum_bytes(ip, IP_LEN, 0));
+		ip->hdr_checksum = 0;
+	} else {
+		/* The constant words, the lengths and id, the addresses. */
+		uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
+			       rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + tot_be + id_be +
+			       ifc->ip + peer->ip;
+
+		ip->hdr_checksum = (uint16_t)~csum_fold(sum);
+	}
 	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, ol);
+		uh->dgram_cksum = csum_fold(phdr);
 	} else {
-		uint64_t sum = csum_udp_phdr(ip->src_addr, ip->dst_addr, ulen_be);
+		uint64_t sum = phdr;
 		uint16_t ck;
 
+		uh->dgram_cksum = 0;
 		if (likely(m->nb_segs == 1)) {
 			sum = csum_bytes(uh, UDP_LEN + plen, sum);
 		} else {

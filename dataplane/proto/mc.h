@@ -124,37 +124,50 @@ static inline void wc_mc_flush_catch_up(struct wc_mc_ctx *c)
 size_t wc_mc_process(struct wc_mc_ctx *c, struct wc_mc_session *ss, const uint8_t *buf, size_t len,
 		     struct wc_out *out);
 
-/**
- * A lone single-key get ("get <key>\r\n", the whole of @p buf), the
- * commonest request, found without the general parser and executor: what
- * wc_mc_get_fast_find() learnt, for wc_mc_get_fast_reply().
- */
-struct wc_mc_get_fast {
-	const uint8_t *key;
-	size_t klen;
-	size_t len;	       /**< request bytes */
-	size_t reply_max;      /**< the reply is at most this long */
-	struct wc_item *it;    /**< NULL: a miss */
-	struct wc_item_view v; /**< the hit's value, flags and CAS */
-};
+/** The partition owning @p hash if another lcore owns it; -1 if this one does. */
+static inline int wc_mc_remote_owner(const struct wc_mc_ctx *c, uint64_t hash)
+{
+	unsigned int owner;
+
+	if (__builtin_expect(c->nparts <= 1, 1))
+		return -1;
+	owner = wc_store_owner(hash, c->nparts);
+	return owner == c->self ? -1 : (int)owner;
+}
+
+/** Longest "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n" of a value. */
+static inline size_t wc_mc_value_max(size_t klen, uint32_t vlen)
+{
+	return 6 + klen + 1 + 10 + 1 + 10 + 1 + 20 + 2 + (size_t)vlen + 2;
+}
 
 /**
- * Look up the key of @p buf[0..len) if it is exactly one single-key get of
- * this lcore's partition. Nothing is counted or answered yet; the item stays
- * valid until the next store call.
- * @return true with @p g filled; false if @p buf is anything else (a longer
- *         or different request, another partition's key, any error), which
- *         wc_mc_process() must then run.
+ * That line and its data at @p q, which has wc_mc_value_max() bytes.
+ * @return the end of what was written.
  */
-bool wc_mc_get_fast_find(struct wc_mc_ctx *c, const uint8_t *buf, size_t len,
-			 struct wc_mc_get_fast *g);
-
-/**
- * Answer what wc_mc_get_fast_find() found into @p dst (room for
- * g->reply_max bytes), counted as wc_mc_process() counts a get.
- * @return bytes written.
- */
-size_t wc_mc_get_fast_reply(struct wc_mc_ctx *c, const struct wc_mc_get_fast *g, uint8_t *dst);
+static inline uint8_t *wc_mc_fmt_value(uint8_t *q, const uint8_t *key, size_t klen,
+				       const struct wc_item_view *v, bool with_cas)
+{
+	memcpy(q, "VALUE ", 6);
+	q += 6;
+	wc_out_copy(q, key, klen);
+	q += klen;
+	*q++ = ' ';
+	q += wc_out_fmt_u64(q, v->flags);
+	*q++ = ' ';
+	q += wc_out_fmt_u64(q, v->vlen);
+	if (with_cas) {
+		*q++ = ' ';
+		q += wc_out_fmt_u64(q, v->cas);
+	}
+	*q++ = '\r';
+	*q++ = '\n';
+	wc_out_copy(q, v->val, v->vlen);
+	q += v->vlen;
+	*q++ = '\r';
+	*q++ = '\n';
+	return q;
+}
 
 /**
  * Copy a key's value and metadata out of partition @p owner (another

@@ -150,17 +150,6 @@ void wc_mc_stat_str(struct wc_out *out, const char *name, const char *v)
 
 /* ---- partitions ---- */
 
-/* The partition owning @p hash if another lcore owns it; -1 if this one does. */
-static inline int remote_owner(const struct wc_mc_ctx *c, uint64_t hash)
-{
-	unsigned int owner;
-
-	if (likely(c->nparts <= 1))
-		return -1;
-	owner = wc_store_owner(hash, c->nparts);
-	return owner == c->self ? -1 : (int)owner;
-}
-
 /* Stop the stream before the current command: partition @p owner runs it. */
 static inline void handoff(struct wc_mc_session *ss, int owner)
 {
@@ -173,7 +162,7 @@ static inline void handoff(struct wc_mc_session *ss, int owner)
  */
 static inline bool to_owner(const struct wc_mc_ctx *c, struct wc_mc_session *ss, uint64_t hash)
 {
-	int owner = remote_owner(c, hash);
+	int owner = wc_mc_remote_owner(c, hash);
 
 	if (likely(owner < 0))
 		return false;
@@ -282,37 +271,6 @@ static void reply_ttl(struct wc_out *o, const struct wc_mc_ctx *c, uint32_t expt
 typedef void (*exec_fn)(struct wc_mc_ctx *c, struct wc_mc_session *ss,
 			const struct wc_mc_request *req, struct wc_out *o);
 
-/* Longest "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n" of a value. */
-static inline size_t value_max(size_t klen, uint32_t vlen)
-{
-	return 6 + klen + 1 + 10 + 1 + 10 + 1 + 20 + 2 + (size_t)vlen + 2;
-}
-
-/* That line and its data at @p q, which has value_max() bytes. @return the end. */
-static inline uint8_t *fmt_value(uint8_t *q, const uint8_t *key, size_t klen,
-				 const struct wc_item_view *v, bool with_cas)
-{
-	memcpy(q, "VALUE ", 6);
-	q += 6;
-	wc_out_copy(q, key, klen);
-	q += klen;
-	*q++ = ' ';
-	q += wc_out_fmt_u64(q, v->flags);
-	*q++ = ' ';
-	q += wc_out_fmt_u64(q, v->vlen);
-	if (with_cas) {
-		*q++ = ' ';
-		q += wc_out_fmt_u64(q, v->cas);
-	}
-	*q++ = '\r';
-	*q++ = '\n';
-	wc_out_copy(q, v->val, v->vlen);
-	q += v->vlen;
-	*q++ = '\r';
-	*q++ = '\n';
-	return q;
-}
-
 /*
  * A value's reply, composed in place when the sink's window holds it whole
  * (nearly always), else piecewise.
@@ -320,10 +278,10 @@ static inline uint8_t *fmt_value(uint8_t *q, const uint8_t *key, size_t klen,
 static void reply_value(struct wc_out *o, const uint8_t *key, size_t klen,
 			const struct wc_item_view *v, bool with_cas)
 {
-	uint8_t *p = wc_out_reserve(o, value_max(klen, v->vlen));
+	uint8_t *p = wc_out_reserve(o, wc_mc_value_max(klen, v->vlen));
 
 	if (likely(p != NULL)) {
-		wc_out_advance(o, (size_t)(fmt_value(p, key, klen, v, with_cas) - p));
+		wc_out_advance(o, (size_t)(wc_mc_fmt_value(p, key, klen, v, with_cas) - p));
 		return;
 	}
 	reply_put(o, "VALUE ", 6);
@@ -381,7 +339,7 @@ static inline int get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, 
 	struct wc_item *it;
 
 	if (unlikely(c->nparts > 1)) {
-		int owner = remote_owner(c, hash);
+		int owner = wc_mc_remote_owner(c, hash);
 
 		/* gat/gats write the expiry: the owner's to do. */
 		if (owner >= 0)
@@ -442,57 +400,6 @@ static void exec_get(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct
 		}
 	}
 	reply_put(o, "END\r\n", 5);
-}
-
-/*
- * The lone single-key get, for datagrams that are nothing else: the same
- * request, replies and counters as parse_fast()'s get through exec_get(),
- * without the session, the request struct or the sink.
- */
-bool wc_mc_get_fast_find(struct wc_mc_ctx *c, const uint8_t *buf, size_t len,
-			 struct wc_mc_get_fast *g)
-{
-	size_t k;
-	uint64_t hash;
-
-	if (len < 7 || memcmp(buf, "get ", 4) != 0)
-		return false;
-	k = 4 + wc_mc_token_end(buf + 4, len - 4);
-	if (k == 4 || k - 4 > WC_MC_KEY_MAX)
-		return false;
-	if (!(k + 2 == len && buf[k] == '\r' && buf[k + 1] == '\n') &&
-	    !(k + 1 == len && buf[k] == '\n'))
-		return false;
-	g->key = buf + 4;
-	g->klen = k - 4;
-	g->len = len;
-	wc_mc_flush_catch_up(c);
-	hash = wc_store_hash(g->key, g->klen);
-	if (unlikely(remote_owner(c, hash) >= 0))
-		return false;
-	g->it = wc_store_get(c->store, g->key, g->klen, hash, &g->v);
-	g->reply_max = (g->it != NULL ? value_max(g->klen, g->v.vlen) : 0) + 5;
-	return true;
-}
-
-size_t wc_mc_get_fast_reply(struct wc_mc_ctx *c, const struct wc_mc_get_fast *g, uint8_t *dst)
-{
-	struct wc_lcore_stats *st = c->st;
-	uint8_t *q = dst;
-
-	st->mc_cmd_get++;
-	if (g->it != NULL) {
-		st->mc_get_hits++;
-		q = fmt_value(q, g->key, g->klen, &g->v, false);
-		wc_store_bump(c->store, g->it);
-	} else {
-		st->mc_get_misses++;
-	}
-	memcpy(q, "END\r\n", 5);
-	q += 5;
-	st->mc_bytes_read += g->len;
-	st->mc_bytes_written += (size_t)(q - dst);
-	return (size_t)(q - dst);
 }
 
 static enum wc_store_mode text_mode(enum wc_mc_cmd cmd)
@@ -900,7 +807,7 @@ static void exec_mg(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		    struct wc_out *o)
 {
 	uint64_t hash = wc_store_hash(req->key, req->klen);
-	int owner = remote_owner(c, hash);
+	int owner = wc_mc_remote_owner(c, hash);
 	struct item_info in;
 	struct wc_item *it;
 	bool created = false;
@@ -1264,7 +1171,7 @@ static void exec_me(struct wc_mc_ctx *c, struct wc_mc_session *ss, const struct 
 		    struct wc_out *o)
 {
 	uint64_t hash = wc_store_hash(req->key, req->klen);
-	int owner = remote_owner(c, hash);
+	int owner = wc_mc_remote_owner(c, hash);
 	uint32_t now = wc_store_now(c->store);
 	struct wc_item_meta meta;
 	struct item_info in;
