@@ -1863,6 +1863,24 @@ struct wc_item *wc_store_lookup(struct wc_store *s, const void *key, size_t klen
 	return find_live(s, key, klen, hash);
 }
 
+/* What a reply shows of @p it; the CAS only if @p with_cas (else 0). */
+static __rte_always_inline void item_view(const struct wc_store *s, const struct wc_item *it,
+					  size_t klen, bool with_cas, struct wc_item_view *v)
+{
+	uint8_t rb = it->rbits;
+
+	v->val = item_key_rb(it, rb) + klen;
+	v->vlen = item_vlen(it);
+	v->flags = item_flags_rb(it, rb);
+	v->cas = with_cas ? item_cas_rb(s, it, rb) : 0;
+}
+
+static inline void item_bump(const struct wc_store *s, struct wc_item *it)
+{
+	it->atime = atime_rel(s, seg_of(s, it), s->now);
+	it->rbits |= IT_HINTS;
+}
+
 struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
 			     struct wc_item_view *v)
 {
@@ -1871,13 +1889,22 @@ struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, u
 	if (unlikely(klen == 0 || klen > WC_KEY_MAX))
 		return NULL;
 	it = find_live(s, key, klen, hash);
-	if (it != NULL) {
-		uint8_t rb = it->rbits;
+	if (it != NULL)
+		item_view(s, it, klen, true, v);
+	return it;
+}
 
-		v->val = item_key_rb(it, rb) + klen;
-		v->vlen = item_vlen(it);
-		v->flags = item_flags_rb(it, rb);
-		v->cas = item_cas_rb(s, it, rb);
+struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			       struct wc_item_view *v)
+{
+	struct wc_item *it;
+
+	if (unlikely(klen == 0 || klen > WC_KEY_MAX))
+		return NULL;
+	it = find_live(s, key, klen, hash);
+	if (it != NULL) {
+		item_view(s, it, klen, false, v);
+		item_bump(s, it);
 	}
 	return it;
 }
@@ -1972,8 +1999,7 @@ int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t has
 
 void wc_store_bump(struct wc_store *s, struct wc_item *it)
 {
-	it->atime = atime_rel(s, seg_of(s, it), s->now);
-	it->rbits |= IT_HINTS;
+	item_bump(s, it);
 }
 
 const char *wc_item_key(const struct wc_item *it, size_t *klen)

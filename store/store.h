@@ -194,6 +194,14 @@ struct wc_item_view {
 struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
 			     struct wc_item_view *v);
 
+/**
+ * wc_store_get() for a reply that shows no CAS (@p v->cas is left 0),
+ * with the access recorded as wc_store_bump() records it: the plain get's
+ * lookup in one call.
+ */
+struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			       struct wc_item_view *v);
+
 /** Record an access: last-access time, fetched bit, eviction hint. */
 void wc_store_bump(struct wc_store *s, struct wc_item *it);
 

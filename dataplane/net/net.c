@@ -810,11 +810,12 @@ struct rte_mbuf *wc_udp_alloc_reply(struct wc_net *n, uint16_t room)
 	return wc_udp_alloc(n);
 }
 
-void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mbuf *m)
+/* wc_udp_send() with the Ethernet header's length @p l2 known: 14, or 18 tagged. */
+static __rte_always_inline void udp_send(struct wc_net *n, const struct wc_udp_peer *peer,
+					 struct rte_mbuf *m, const uint16_t l2)
 {
 	const struct wc_iface *ifc = n->ifc;
 	uint32_t plen = m->pkt_len;
-	uint16_t l2 = peer->vlan_tci != 0 ? ETH_LEN + VLAN_LEN : ETH_LEN;
 	uint16_t ulen_be, tot_be, id_be;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
@@ -834,7 +835,7 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 	}
 	memcpy(p + ETH_DST, &peer->mac, RTE_ETHER_ADDR_LEN);
 	memcpy(p + ETH_SRC, &ifc->mac, RTE_ETHER_ADDR_LEN);
-	if (unlikely(peer->vlan_tci != 0)) {
+	if (l2 != ETH_LEN) {
 		put_be16(p + ETH_TYPE, RTE_ETHER_TYPE_VLAN);
 		put_be16(p + ETH_LEN, peer->vlan_tci);
 		put_be16(p + ETH_LEN + 2, RTE_ETHER_TYPE_IPV4);
@@ -899,6 +900,20 @@ void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mb
 	}
 	m->ol_flags = ol;
 	wc_net_tx(n, m);
+}
+
+static __rte_noinline void udp_send_tagged(struct wc_net *n, const struct wc_udp_peer *peer,
+					   struct rte_mbuf *m)
+{
+	udp_send(n, peer, m, ETH_LEN + VLAN_LEN);
+}
+
+void wc_udp_send(struct wc_net *n, const struct wc_udp_peer *peer, struct rte_mbuf *m)
+{
+	if (likely(peer->vlan_tci == 0))
+		udp_send(n, peer, m, ETH_LEN);
+	else
+		udp_send_tagged(n, peer, m);
 }
 
 /*

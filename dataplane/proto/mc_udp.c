@@ -252,9 +252,10 @@ drop:
  * straight into the reply mbuf: no session, request, sink or datagram list.
  * It accepts only what parse_fast() would parse as that one get, and
  * answers and counts it as exec_get() would.
- * @return false if it is anything else, nothing done or counted: the
- *         general path then runs it (an expired item found here was
- *         reclaimed, which that path's lookup would have done too).
+ * @return false if it is anything else, nothing answered or counted: the
+ *         general path then runs it. What the lookup did stands, and is
+ *         what that path's lookup does too: an expired item reclaimed, a
+ *         found one marked accessed.
  */
 static __rte_always_inline bool get_fast(struct wc_mc_ctx *c, struct wc_net *n,
 					 const struct wc_udp_peer *peer, const uint8_t *payload,
@@ -287,7 +288,7 @@ static __rte_always_inline bool get_fast(struct wc_mc_ctx *c, struct wc_net *n,
 	hash = wc_store_hash(key, klen);
 	if (unlikely(wc_mc_remote_owner(c, hash) >= 0))
 		return false;
-	it = wc_store_get(c->store, key, klen, hash, &v);
+	it = wc_store_fetch(c->store, key, klen, hash, &v);
 	most = WC_MC_UDP_HDR + (it != NULL ? wc_mc_value_max(klen, v.vlen) : 0) + 5;
 	if (unlikely(most > WC_MC_UDP_DGRAM_MAX))
 		return false;
@@ -304,7 +305,6 @@ static __rte_always_inline bool get_fast(struct wc_mc_ctx *c, struct wc_net *n,
 	if (it != NULL) {
 		st->mc_get_hits++;
 		q = wc_mc_fmt_value(q, key, klen, &v, false);
-		wc_store_bump(c->store, it);
 	} else {
 		st->mc_get_misses++;
 	}
