@@ -234,6 +234,7 @@ int wc_dataplane_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
 	dp->ifc.udp_open_budget = (uint32_t)cfg->udp_open_budget;
 	dp->ifc.apps[0].port = rte_cpu_to_be_16((uint16_t)cfg->udp_port);
 	dp->ifc.apps[0].input = wc_mc_udp_input;
+	dp->ifc.apps[0].fast = wc_mc_udp_fast;
 	dp->ifc.n_apps = 1;
 	if (setup_shared(dp) != 0)
 		return -ENOMEM;

@@ -810,6 +810,19 @@ struct rte_mbuf *wc_udp_alloc_reply(struct wc_net *n, uint16_t room)
 	return wc_udp_alloc(n);
 }
 
+/*
+ * The header checksum of a UDP reply's IPv4 header as udp_send() writes it
+ * (no options, TOS 0, no fragment bits, TTL_OUT), from the fields that
+ * vary: the constant words, the length and id, the addresses.
+ */
+static inline uint16_t ip_hdr_cksum(uint16_t tot_be, uint16_t id_be, uint32_t src, uint32_t dst)
+{
+	uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
+		       rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + tot_be + id_be + src + dst;
+
+	return (uint16_t)~csum_fold(sum);
+}
+
 /* wc_udp_send() with the Ethernet header's length @p l2 known: 14, or 18 tagged. */
 static __rte_always_inline void udp_send(struct wc_net *n, const struct wc_udp_peer *peer,
 					 struct rte_mbuf *m, const uint16_t l2)
@@ -871,12 +884,7 @@ static __rte_always_inline void udp_send(struct wc_net *n, const struct wc_udp_p
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 		ip->hdr_checksum = 0;
 	} else {
-		/* The constant words, the lengths and id, the addresses. */
-		uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
-			       rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + tot_be + id_be +
-			       ifc->ip + peer->ip;
-
-		ip->hdr_checksum = (uint16_t)~csum_fold(sum);
+		ip->hdr_checksum = ip_hdr_cksum(tot_be, id_be, ifc->ip, peer->ip);
 	}
 	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
@@ -1100,6 +1108,99 @@ static void eth_input(struct wc_net *n, struct rte_mbuf *m)
 /* ---- the fast path ----------------------------------------------------- */
 
 /*
+ * The application's answer in place (wc_udp_fast_t) to the common frame
+ * udp_fast() accepted, whose IPv4 datagram is @p tot bytes: the reply
+ * payload goes in the frame's own buffer past the request, and the headers
+ * in front of it, over the request's tail, from fields read beforehand.
+ * @return false if the frame's buffer is not this lcore's alone to write,
+ *         or the application declined: nothing done.
+ */
+static __rte_always_inline bool udp_in_place(struct wc_net *n, unsigned int app, struct rte_mbuf *m,
+					     uint16_t tot)
+{
+	const struct wc_iface *ifc = n->ifc;
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + ETH_LEN);
+	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(ip + 1);
+	uint32_t start = RTE_ALIGN_CEIL((uint32_t)m->data_off + ETH_LEN + tot, 8);
+	uint32_t peer_ip, sum;
+	uint16_t rlen, peer_port, our_port, ulen_be, tot_be, id_be;
+	struct rte_ether_addr peer_mac;
+	struct rte_ipv4_hdr *rip;
+	struct rte_udp_hdr *ruh;
+	uint64_t ol = 0, phdr;
+	uint8_t *r;
+
+	if (unlikely(!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
+		     start + 64 > m->buf_len))
+		return false;
+	r = (uint8_t *)m->buf_addr + start;
+	rlen = ifc->apps[app].fast(
+		n->app_arg[app], n, (const uint8_t *)(uh + 1), (uint16_t)(tot - IP_LEN - UDP_LEN),
+		r, (uint16_t)RTE_MIN(m->buf_len - start, (uint32_t)UINT16_MAX - IP_LEN - UDP_LEN));
+	if (rlen == 0)
+		return false;
+
+	/* What the reply needs of the request, before its headers overwrite it. */
+	memcpy(&peer_mac, f + ETH_SRC, RTE_ETHER_ADDR_LEN);
+	peer_ip = ip->src_addr;
+	peer_port = uh->src_port;
+	our_port = uh->dst_port;
+	arp_learn(n, peer_ip, &peer_mac, false);
+	n->st->udp_datagrams++;
+
+	f = r - ETH_LEN - IP_LEN - UDP_LEN;
+	memcpy(f + ETH_DST, &peer_mac, RTE_ETHER_ADDR_LEN);
+	memcpy(f + ETH_SRC, &ifc->mac, RTE_ETHER_ADDR_LEN);
+	put_be16(f + ETH_TYPE, RTE_ETHER_TYPE_IPV4);
+	tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + rlen));
+	ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + rlen));
+	id_be = __builtin_bswap16((uint16_t)(n->ip_id++ + n->queue * 4099u));
+	rip = (struct rte_ipv4_hdr *)(f + ETH_LEN);
+	rip->version_ihl = RTE_IPV4_VHL_DEF;
+	rip->type_of_service = 0;
+	rip->total_length = tot_be;
+	rip->packet_id = id_be;
+	rip->fragment_offset = 0;
+	rip->time_to_live = TTL_OUT;
+	rip->next_proto_id = IPPROTO_UDP;
+	rip->src_addr = ifc->ip;
+	rip->dst_addr = peer_ip;
+	ruh = (struct rte_udp_hdr *)(rip + 1);
+	ruh->src_port = our_port;
+	ruh->dst_port = peer_port;
+	ruh->dgram_len = ulen_be;
+	phdr = csum_udp_phdr(ifc->ip, peer_ip, ulen_be);
+
+	m->data_off = (uint16_t)(start - ETH_LEN - IP_LEN - UDP_LEN);
+	m->data_len = (uint16_t)(ETH_LEN + IP_LEN + UDP_LEN + rlen);
+	m->pkt_len = m->data_len;
+	m->packet_type = 0;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+	m->tx_offload = 0;
+	m->l2_len = ETH_LEN;
+	m->l3_len = IP_LEN;
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		rip->hdr_checksum = 0;
+	} else {
+		rip->hdr_checksum = ip_hdr_cksum(tot_be, id_be, ifc->ip, peer_ip);
+	}
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		ruh->dgram_cksum = csum_fold(phdr);
+	} else {
+		ruh->dgram_cksum = 0;
+		sum = (uint16_t)~csum_fold(csum_bytes(ruh, UDP_LEN + rlen, phdr));
+		ruh->dgram_cksum = sum == 0 ? 0xffff : (uint16_t)sum; /* RFC 768 */
+	}
+	m->ol_flags = ol;
+	wc_net_tx(n, m);
+	return true;
+}
+
+/*
  * The common frame, handled in one pass: untagged IPv4 without options to
  * our MAC and address, a UDP datagram to one of our applications from a
  * source on the subnet or in the allowlist, all in one segment, every
@@ -1172,6 +1273,8 @@ static inline bool udp_fast(struct wc_net *n, struct rte_mbuf *m)
 		return false;
 
 	/* Accepted: from here on, what ipv4_input() and udp_input() do. */
+	if (ifc->apps[app].fast != NULL && udp_in_place(n, app, m, tot))
+		return true;
 	memcpy(&peer.mac, p + ETH_SRC, RTE_ETHER_ADDR_LEN);
 	peer.ip = ip->src_addr;
 	peer.port = uh->src_port;

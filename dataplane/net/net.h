@@ -49,9 +49,25 @@ struct wc_net;
 typedef void (*wc_udp_input_t)(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
 			       const uint8_t *payload, uint16_t len);
 
+/**
+ * A UDP application's optional answer in place, tried before input() for
+ * the common frame (one untagged segment, valid checksums, from a source on
+ * the subnet or in the allowlist): write the reply payload for request
+ * @p payload of @p len bytes into @p reply, which has @p room bytes (the
+ * received frame's own buffer, past the request; the request stays
+ * readable meanwhile).
+ * @return the reply's length, the stack then adding the headers around it
+ *         in the same buffer and sending it to the request's source; or 0
+ *         for "not mine", with nothing done or counted: input() then gets
+ *         the datagram.
+ */
+typedef uint16_t (*wc_udp_fast_t)(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
+				  uint8_t *reply, uint16_t room);
+
 struct wc_udp_app {
 	uint16_t port; /**< network order */
 	wc_udp_input_t input;
+	wc_udp_fast_t fast; /**< NULL: every datagram goes to input() */
 };
 
 /** One port's addressing and policy; read-only after start. */

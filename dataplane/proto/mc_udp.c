@@ -249,58 +249,53 @@ drop:
 /*
  * The commonest datagram, one "get <key>\r\n" ("\n" alone also ends it) of
  * this lcore's partition whose reply surely fits one datagram, answered
- * straight into the reply mbuf: no session, request, sink or datagram list.
- * It accepts only what parse_fast() would parse as that one get, and
- * answers and counts it as exec_get() would.
- * @return false if it is anything else, nothing answered or counted: the
- *         general path then runs it. What the lookup did stands, and is
- *         what that path's lookup does too: an expired item reclaimed, a
- *         found one marked accessed.
+ * straight into the received frame's buffer: no session, request, sink or
+ * datagram list. It accepts only what parse_fast() would parse as that one
+ * get, and answers and counts it as exec_get() would. Anything else it
+ * leaves to wc_mc_udp_input(), having answered and counted nothing; what
+ * its lookup did stands, and is what that path's lookup does too (an
+ * expired item reclaimed, a found one marked accessed).
  */
-static __rte_always_inline bool get_fast(struct wc_mc_ctx *c, struct wc_net *n,
-					 const struct wc_udp_peer *peer, const uint8_t *payload,
-					 uint16_t len)
+uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
+			uint8_t *reply, uint16_t room)
 {
+	struct wc_mc_ctx *c = arg;
 	const uint8_t *key = payload + WC_MC_UDP_HDR + 4;
 	struct wc_lcore_stats *st = c->st;
 	struct wc_item_view v;
 	struct wc_item *it;
-	struct rte_mbuf *m;
 	uint32_t seq_total, cmd;
 	size_t klen, eol, most;
-	uint8_t *p, *q;
 	uint64_t hash;
+	uint8_t *q;
 
-	if (len < WC_MC_UDP_HDR + 7 || unlikely(peer->open))
-		return false;
+	RTE_SET_USED(n);
+	if (len < WC_MC_UDP_HDR + 7)
+		return 0;
 	memcpy(&seq_total, payload + 2, 4);
 	memcpy(&cmd, payload + WC_MC_UDP_HDR, 4);
 	if (seq_total != rte_cpu_to_be_32(1) || memcmp(&cmd, "get ", 4) != 0)
-		return false;
+		return 0;
 	eol = len - WC_MC_UDP_HDR - 4;
 	klen = wc_mc_token_end(key, eol);
 	eol -= klen;
 	if (klen == 0 || klen > WC_MC_KEY_MAX ||
 	    !(eol == 2 ? key[klen] == '\r' && key[klen + 1] == '\n'
 		       : eol == 1 && key[klen] == '\n'))
-		return false;
+		return 0;
 	wc_mc_flush_catch_up(c);
 	hash = wc_store_hash(key, klen);
 	if (unlikely(wc_mc_remote_owner(c, hash) >= 0))
-		return false;
+		return 0;
 	it = wc_store_fetch(c->store, key, klen, hash, &v);
 	most = WC_MC_UDP_HDR + (it != NULL ? wc_mc_value_max(klen, v.vlen) : 0) + 5;
-	if (unlikely(most > WC_MC_UDP_DGRAM_MAX))
-		return false;
-	m = wc_udp_alloc_reply(n, (uint16_t)most);
-	if (unlikely(m == NULL))
-		return false;
+	if (unlikely(most > RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX)))
+		return 0;
 
-	p = rte_pktmbuf_mtod(m, uint8_t *);
-	memcpy(p, payload, 2); /* the request id as it came */
-	memcpy(p + 2, &seq_total, 4);
-	memset(p + 6, 0, 2);
-	q = p + WC_MC_UDP_HDR;
+	memcpy(reply, payload, 2); /* the request id as it came */
+	memcpy(reply + 2, &seq_total, 4);
+	memset(reply + 6, 0, 2);
+	q = reply + WC_MC_UDP_HDR;
 	st->mc_cmd_get++;
 	if (it != NULL) {
 		st->mc_get_hits++;
@@ -311,18 +306,14 @@ static __rte_always_inline bool get_fast(struct wc_mc_ctx *c, struct wc_net *n,
 	memcpy(q, "END\r\n", 5);
 	q += 5;
 	st->mc_bytes_read += len - WC_MC_UDP_HDR;
-	st->mc_bytes_written += (size_t)(q - p) - WC_MC_UDP_HDR;
-	m->data_len = (uint16_t)(q - p);
-	m->pkt_len = m->data_len;
-	wc_udp_send(n, peer, m);
-	return true;
+	st->mc_bytes_written += (size_t)(q - reply) - WC_MC_UDP_HDR;
+	return (uint16_t)(q - reply);
 }
 
-/* Every other datagram: its commands run through the session and the sink. */
-static __rte_noinline void udp_input(struct wc_mc_ctx *c, struct wc_net *n,
-				     const struct wc_udp_peer *peer, const uint8_t *payload,
-				     uint16_t len)
+void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
+		     const uint8_t *payload, uint16_t len)
 {
+	struct wc_mc_ctx *c = arg;
 	struct wc_lcore_stats *st = n->st;
 	struct wc_mc_udp_hdr h;
 	struct wc_mc_session ss = { 0 };
@@ -353,13 +344,6 @@ static __rte_noinline void udp_input(struct wc_mc_ctx *c, struct wc_net *n,
 		st->drop_mc_truncated++;
 	}
 	finish(n, peer, h.req_id, &d, &out);
-}
-
-void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
-		     const uint8_t *payload, uint16_t len)
-{
-	if (!get_fast(arg, n, peer, payload, len))
-		udp_input(arg, n, peer, payload, len);
 }
 
 void wc_mc_udp_resume(struct wc_mc_ctx *c, struct wc_net *n, struct wc_mc_udp_cont *k)

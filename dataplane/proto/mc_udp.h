@@ -101,6 +101,16 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 		     const uint8_t *payload, uint16_t len);
 
 /**
+ * The UDP application's answer in place (a wc_udp_fast_t), for the
+ * commonest datagram: exactly one "get <key>" of this lcore's partition
+ * whose reply fits one datagram, answered and counted as
+ * wc_mc_udp_input() would. @return the reply's length (frame header
+ * included), or 0 for any other datagram, nothing answered or counted.
+ */
+uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
+			uint8_t *reply, uint16_t room);
+
+/**
  * Carry on with a datagram another lcore handed over: execute from k->off
  * with @p c (the lcore owning the partition it stopped for), then send every
  * reply datagram on @p n, or hand it on again if a later command belongs to

@@ -394,6 +394,7 @@ int main(void)
 	ifc.netmask = rte_cpu_to_be_32(0xffffff00);
 	ifc.apps[0].port = rte_cpu_to_be_16(11211);
 	ifc.apps[0].input = wc_mc_udp_input;
+	ifc.apps[0].fast = wc_mc_udp_fast;
 	ifc.n_apps = 1;
 	srv.max_item_size = 1u << 20;
 	srv.version = "test";
