@@ -130,7 +130,7 @@
 	X(drop_tcp_port, "dropped: no listener on the TCP port (RST sent)")                 \
 	X(drop_tcp_cookie, "dropped: ACK with an invalid SYN cookie")                       \
 	X(drop_tcp_no_conn, "dropped: TCP segment for no connection")                       \
-	X(drop_tcp_window, "dropped: TCP segment outside the window (ACK sent)")            \
+	X(drop_tcp_window, "dropped: TCP segment out of window or a resend (ACK sent)")     \
 	X(drop_tcp_ooo_full, "dropped: out-of-order queue full")                            \
 	X(drop_tcp_rcvbuf, "dropped: TCP data past the receive buffer limit")               \
 	X(drop_tcp_ack, "dropped: TCP ACK of data never sent (ACK sent)")                   \
