@@ -811,16 +811,67 @@ struct rte_mbuf *wc_udp_alloc_reply(struct wc_net *n, uint16_t room)
 }
 
 /*
- * The header checksum of a UDP reply's IPv4 header as udp_send() writes it
- * (no options, TOS 0, no fragment bits, TTL_OUT), from the fields that
- * vary: the constant words, the length and id, the addresses.
+ * The IPv4 and UDP headers of a UDP reply of @p plen payload bytes at @p ip,
+ * from our address and @p sport to @p dst and @p dport (ports in network
+ * order): no options, TOS 0, no fragment bits, TTL_OUT. The IPv4 checksum
+ * is summed from the fields, or left to the port; the UDP checksum is left
+ * to the port (its pseudo-header share filled in), or to the caller, which
+ * adds the header and payload to *phdr and stores it (the checksum field
+ * is 0 meanwhile).
+ * @return the mbuf's TX offload flags.
  */
-static inline uint16_t ip_hdr_cksum(uint16_t tot_be, uint16_t id_be, uint32_t src, uint32_t dst)
+static __rte_always_inline uint64_t udp_hdrs(struct wc_net *n, struct rte_ipv4_hdr *ip,
+					     uint32_t dst, uint16_t sport, uint16_t dport,
+					     uint32_t plen, uint64_t *phdr)
 {
-	uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
-		       rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + tot_be + id_be + src + dst;
+	const struct wc_iface *ifc = n->ifc;
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + plen));
+	uint16_t ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + plen));
+	/* Per lcore; the queue spreads the lcores' sequences apart. */
+	uint16_t id_be = __builtin_bswap16((uint16_t)(n->ip_id++ + n->queue * 4099u));
+	uint64_t ol = 0;
 
-	return (uint16_t)~csum_fold(sum);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = tot_be;
+	ip->packet_id = id_be;
+	ip->fragment_offset = 0; /* DF clear: a router may fragment a large reply */
+	ip->time_to_live = TTL_OUT;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = ifc->ip;
+	ip->dst_addr = dst;
+	uh->src_port = sport;
+	uh->dst_port = dport;
+	uh->dgram_len = ulen_be;
+	/* Both checksums from the fields: the pseudo-header's share serves both. */
+	*phdr = csum_udp_phdr(ifc->ip, dst, ulen_be);
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		ip->hdr_checksum = 0;
+	} else {
+		/* The constant words, the length and id, the addresses. */
+		uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
+			       rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + tot_be + id_be +
+			       ifc->ip + dst;
+
+		ip->hdr_checksum = (uint16_t)~csum_fold(sum);
+	}
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		uh->dgram_cksum = csum_fold(*phdr);
+	} else {
+		uh->dgram_cksum = 0;
+	}
+	return ol;
+}
+
+/* A UDP checksum's final form from its whole sum: 0 is sent as 0xffff (RFC 768). */
+static inline uint16_t udp_cksum_final(uint64_t sum)
+{
+	uint16_t ck = (uint16_t)~csum_fold(sum);
+
+	return ck == 0 ? 0xffff : ck;
 }
 
 /* wc_udp_send() with the Ethernet header's length @p l2 known: 14, or 18 tagged. */
@@ -829,10 +880,9 @@ static __rte_always_inline void udp_send(struct wc_net *n, const struct wc_udp_p
 {
 	const struct wc_iface *ifc = n->ifc;
 	uint32_t plen = m->pkt_len;
-	uint16_t ulen_be, tot_be, id_be;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *uh;
-	uint64_t ol = 0, phdr;
+	uint64_t ol, phdr;
 	uint8_t *p;
 
 	/*
@@ -856,44 +906,14 @@ static __rte_always_inline void udp_send(struct wc_net *n, const struct wc_udp_p
 		put_be16(p + ETH_TYPE, RTE_ETHER_TYPE_IPV4);
 	}
 
-	tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + plen));
-	ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + plen));
-	/* Per lcore; the queue spreads the lcores' sequences apart. */
-	id_be = __builtin_bswap16((uint16_t)(n->ip_id++ + n->queue * 4099u));
 	ip = (struct rte_ipv4_hdr *)(p + l2);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = 0;
-	ip->total_length = tot_be;
-	ip->packet_id = id_be;
-	ip->fragment_offset = 0; /* DF clear: a router may fragment a large reply */
-	ip->time_to_live = TTL_OUT;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = ifc->ip;
-	ip->dst_addr = peer->ip;
-	/* Both checksums from the fields: the pseudo-header's share serves both. */
-	phdr = csum_udp_phdr(ifc->ip, peer->ip, ulen_be);
-
 	uh = (struct rte_udp_hdr *)(ip + 1);
-	uh->src_port = peer->local_port;
-	uh->dst_port = peer->port;
-	uh->dgram_len = ulen_be;
-
+	ol = udp_hdrs(n, ip, peer->ip, peer->local_port, peer->port, plen, &phdr);
 	m->l2_len = l2;
 	m->l3_len = IP_LEN;
-	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
-		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-		ip->hdr_checksum = 0;
-	} else {
-		ip->hdr_checksum = ip_hdr_cksum(tot_be, id_be, ifc->ip, peer->ip);
-	}
-	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
-		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-		uh->dgram_cksum = csum_fold(phdr);
-	} else {
+	if (!(ol & RTE_MBUF_F_TX_UDP_CKSUM)) {
 		uint64_t sum = phdr;
-		uint16_t ck;
 
-		uh->dgram_cksum = 0;
 		if (likely(m->nb_segs == 1)) {
 			sum = csum_bytes(uh, UDP_LEN + plen, sum);
 		} else {
@@ -903,8 +923,7 @@ static __rte_always_inline void udp_send(struct wc_net *n, const struct wc_udp_p
 			cksum_chain(m, (uint32_t)l2 + IP_LEN, UDP_LEN + plen, &raw);
 			sum += raw;
 		}
-		ck = (uint16_t)~csum_fold(sum);
-		uh->dgram_cksum = ck == 0 ? 0xffff : ck; /* RFC 768 */
+		uh->dgram_cksum = udp_cksum_final(sum);
 	}
 	m->ol_flags = ol;
 	wc_net_tx(n, m);
@@ -1123,12 +1142,11 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, unsigned int app,
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + ETH_LEN);
 	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(ip + 1);
 	uint32_t start = RTE_ALIGN_CEIL((uint32_t)m->data_off + ETH_LEN + tot, 8);
-	uint32_t peer_ip, sum;
-	uint16_t rlen, peer_port, our_port, ulen_be, tot_be, id_be;
+	uint32_t peer_ip;
+	uint16_t rlen, peer_port, our_port;
 	struct rte_ether_addr peer_mac;
 	struct rte_ipv4_hdr *rip;
-	struct rte_udp_hdr *ruh;
-	uint64_t ol = 0, phdr;
+	uint64_t ol, phdr;
 	uint8_t *r;
 
 	if (unlikely(!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
@@ -1153,24 +1171,11 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, unsigned int app,
 	memcpy(f + ETH_DST, &peer_mac, RTE_ETHER_ADDR_LEN);
 	memcpy(f + ETH_SRC, &ifc->mac, RTE_ETHER_ADDR_LEN);
 	put_be16(f + ETH_TYPE, RTE_ETHER_TYPE_IPV4);
-	tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + rlen));
-	ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + rlen));
-	id_be = __builtin_bswap16((uint16_t)(n->ip_id++ + n->queue * 4099u));
 	rip = (struct rte_ipv4_hdr *)(f + ETH_LEN);
-	rip->version_ihl = RTE_IPV4_VHL_DEF;
-	rip->type_of_service = 0;
-	rip->total_length = tot_be;
-	rip->packet_id = id_be;
-	rip->fragment_offset = 0;
-	rip->time_to_live = TTL_OUT;
-	rip->next_proto_id = IPPROTO_UDP;
-	rip->src_addr = ifc->ip;
-	rip->dst_addr = peer_ip;
-	ruh = (struct rte_udp_hdr *)(rip + 1);
-	ruh->src_port = our_port;
-	ruh->dst_port = peer_port;
-	ruh->dgram_len = ulen_be;
-	phdr = csum_udp_phdr(ifc->ip, peer_ip, ulen_be);
+	ol = udp_hdrs(n, rip, peer_ip, our_port, peer_port, rlen, &phdr);
+	if (!(ol & RTE_MBUF_F_TX_UDP_CKSUM))
+		((struct rte_udp_hdr *)(rip + 1))->dgram_cksum =
+			udp_cksum_final(csum_bytes(rip + 1, UDP_LEN + rlen, phdr));
 
 	m->data_off = (uint16_t)(start - ETH_LEN - IP_LEN - UDP_LEN);
 	m->data_len = (uint16_t)(ETH_LEN + IP_LEN + UDP_LEN + rlen);
@@ -1181,20 +1186,6 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, unsigned int app,
 	m->tx_offload = 0;
 	m->l2_len = ETH_LEN;
 	m->l3_len = IP_LEN;
-	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
-		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-		rip->hdr_checksum = 0;
-	} else {
-		rip->hdr_checksum = ip_hdr_cksum(tot_be, id_be, ifc->ip, peer_ip);
-	}
-	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
-		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-		ruh->dgram_cksum = csum_fold(phdr);
-	} else {
-		ruh->dgram_cksum = 0;
-		sum = (uint16_t)~csum_fold(csum_bytes(ruh, UDP_LEN + rlen, phdr));
-		ruh->dgram_cksum = sum == 0 ? 0xffff : (uint16_t)sum; /* RFC 768 */
-	}
 	m->ol_flags = ol;
 	wc_net_tx(n, m);
 	return true;
