@@ -1881,21 +1881,10 @@ static inline void item_bump(const struct wc_store *s, struct wc_item *it)
 	it->rbits |= IT_HINTS;
 }
 
-struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
-			     struct wc_item_view *v)
-{
-	struct wc_item *it;
-
-	if (unlikely(klen == 0 || klen > WC_KEY_MAX))
-		return NULL;
-	it = find_live(s, key, klen, hash);
-	if (it != NULL)
-		item_view(s, it, klen, true, v);
-	return it;
-}
-
-struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
-			       struct wc_item_view *v)
+/* wc_store_get(), or with @p fetch wc_store_fetch(). */
+static __rte_always_inline struct wc_item *get_view(struct wc_store *s, const void *key,
+						    size_t klen, uint64_t hash,
+						    struct wc_item_view *v, bool fetch)
 {
 	struct wc_item *it;
 
@@ -1903,10 +1892,23 @@ struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen,
 		return NULL;
 	it = find_live(s, key, klen, hash);
 	if (it != NULL) {
-		item_view(s, it, klen, false, v);
-		item_bump(s, it);
+		item_view(s, it, klen, !fetch, v);
+		if (fetch)
+			item_bump(s, it);
 	}
 	return it;
+}
+
+struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			     struct wc_item_view *v)
+{
+	return get_view(s, key, klen, hash, v, false);
+}
+
+struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
+			       struct wc_item_view *v)
+{
+	return get_view(s, key, klen, hash, v, true);
 }
 
 /*
