@@ -71,6 +71,13 @@ int wc_port_setup(struct wc_dataplane *dp, struct rte_mempool *pool)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	/* TCP sends a reply's headers and its data as a chain where it can. */
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	else
+		RTE_LOG(INFO, USER1,
+			"port %u sends no chained mbufs: TCP data is copied behind its headers\n",
+			port);
 	rc = rte_eth_dev_configure(port, nq, nq, &conf);
 	if (rc != 0) {
 		RTE_LOG(ERR, USER1, "port %u: configure failed: %s\n", port, rte_strerror(-rc));

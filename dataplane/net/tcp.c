@@ -436,6 +436,17 @@ static void frame_send(struct wc_net *n, struct rte_mbuf *m)
 	uint32_t l4len = m->pkt_len - m->l2_len - IP_LEN;
 	uint64_t tx = n->ifc->tx_offloads, ol = 0;
 
+	/*
+	 * A port that sends no chains (net_af_xdp in DPDK 22.11 copies the
+	 * first segment's address for pkt_len bytes) gets the payload copied
+	 * behind the headers: a segment's MSS fits an mbuf's room.
+	 */
+	if (unlikely(m->nb_segs > 1) && !(tx & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) &&
+	    rte_pktmbuf_linearize(m) != 0) {
+		n->st->tx_dropped++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(IP_LEN + l4len));
 	if (tx & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;

@@ -463,7 +463,7 @@ class Hugepages:
 
 
 def start_wirecached(topo, opts=(), lifetime=240, path=None, timeout=60, eal=(), lcores="0",
-                     vdev_args="", huge=None, prefix=None):
+                     vdev_args="", huge=None, prefix=None, pmd="net_af_packet"):
     """Start wirecached on the srv end of @p topo and wait until it serves.
 
     @p lcores: EAL's -l list (each lcore a worker with its own queue, e.g.
@@ -472,6 +472,8 @@ def start_wirecached(topo, opts=(), lifetime=240, path=None, timeout=60, eal=(),
     Hugepages whose mount EAL's memory comes from, with shared memory on, so
     wirecache-mgmt can attach (DPDK secondaries need hugepages) under
     @p prefix (EAL's --file-prefix; default unique per process and topology).
+    @p pmd: the driver on the veth end, "net_af_packet" or "net_af_xdp" (one
+    queue; the kernel's generic XDP on a veth).
     """
     path = path or wirecached_path()
     if not path or not os.access(path, os.X_OK):
@@ -485,6 +487,8 @@ def start_wirecached(topo, opts=(), lifetime=240, path=None, timeout=60, eal=(),
             "-l", lcores] + mem + ["--no-pci", "--no-telemetry", "--file-prefix", prefix]
     if isinstance(topo, TapTopology):
         vdev = topo.vdev()
+    elif pmd == "net_af_xdp":
+        vdev = "--vdev=net_af_xdp0,iface=%s,start_queue=0,queue_count=1" % topo.srv_if
     else:
         vdev = "--vdev=net_af_packet0,iface=%s" % topo.srv_if
     if vdev_args:

@@ -252,6 +252,7 @@ struct sseg {
 	uint32_t sack[4][2];
 	size_t plen;
 	uint8_t pl[2048];
+	uint16_t nsegs; /* mbufs the frame was made of */
 };
 
 static struct sseg out[MAXSEGS];
@@ -324,6 +325,7 @@ static unsigned int collect(void)
 			s->plen = tot - 20 - hl;
 			assert_true(s->plen <= sizeof(s->pl));
 			memcpy(s->pl, t + hl, s->plen);
+			s->nsegs = m->nb_segs;
 			rte_pktmbuf_free(m);
 		}
 	}
@@ -389,6 +391,8 @@ static int setup_lim(const struct wc_tcp_limits *lim)
 	memcpy(&ifc.mac, our_mac, 6);
 	ifc.ip = rte_cpu_to_be_32(OUR_IP);
 	ifc.netmask = rte_cpu_to_be_32(0xffffff00);
+	/* net_ring takes chains; test_single_segment_port() says otherwise. */
+	ifc.tx_offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	memset(net, 0, sizeof(*net));
 	net->ifc = &ifc;
 	net->pool = pool;
@@ -1039,14 +1043,18 @@ static void test_bad_segments(void **state)
 	assert_int_equal(app.closes, 0);
 }
 
-static void test_large_transfer(void **state)
+/*
+ * A 60 KB request in, a 60 KB reply back intact as the client acknowledges
+ * it; @p chains: whether the port takes chained mbufs (else every frame must
+ * leave as one mbuf). @return frames made of more than one mbuf.
+ */
+static unsigned int large_transfer(bool chains)
 {
 	struct cli c;
 	static char big[60000];
-	unsigned int n;
+	unsigned int n, chained = 0;
 	size_t got = 0, want;
 
-	(void)state;
 	open_conn(&c, CLI_PORT, 7);
 	/* A 60 KB request line, in 1460-byte segments. */
 	memset(big, 'a', sizeof(big));
@@ -1064,6 +1072,9 @@ static void test_large_transfer(void **state)
 		for (unsigned int k = 0; k < n; k++) {
 			uint32_t skip = c.ack - out[k].seq;
 
+			chained += out[k].nsegs > 1;
+			if (!chains)
+				assert_int_equal(out[k].nsegs, 1);
 			/* In order, or overlapping what we have (a retransmission). */
 			if (out[k].plen == 0 || skip >= out[k].plen)
 				continue;
@@ -1084,6 +1095,26 @@ static void test_large_transfer(void **state)
 	}
 	assert_int_equal(got, want);
 	assert_int_equal(st.tcp_retrans, 0);
+	assert_int_equal(st.tx_dropped, 0);
+	return chained;
+}
+
+static void test_large_transfer(void **state)
+{
+	(void)state;
+	/* The reply's data rides behind the headers, not copied. */
+	assert_true(large_transfer(true) > 0);
+}
+
+/*
+ * A port that does not take chained mbufs (DPDK 22.11's net_af_xdp) gets
+ * every segment as one mbuf, the data copied behind the headers.
+ */
+static void test_single_segment_port(void **state)
+{
+	(void)state;
+	ifc.tx_offloads &= ~RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	assert_int_equal(large_transfer(false), 0);
 }
 
 /*
@@ -1255,6 +1286,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keepalive, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_transfer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_segment_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lossy_reassembly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_app, setup, teardown),
