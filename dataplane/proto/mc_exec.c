@@ -346,8 +346,18 @@ static inline int get_key(struct wc_mc_ctx *c, const uint8_t *key, size_t klen, 
 			return touch ? owner
 				     : get_key_remote(c, owner, key, klen, hash, with_cas, o);
 	}
-	it = wc_store_get(c->store, key, klen, hash, &v);
 	c->st->mc_cmd_get++;
+	if (likely(!touch && !with_cas)) {
+		/* The plain get: looked up and marked accessed in one call. */
+		if (wc_store_fetch(c->store, key, klen, hash, &v) == NULL) {
+			c->st->mc_get_misses++;
+			return -1;
+		}
+		c->st->mc_get_hits++;
+		reply_value(o, key, klen, &v, false);
+		return -1;
+	}
+	it = wc_store_get(c->store, key, klen, hash, &v);
 	if (touch)
 		c->st->mc_cmd_touch++;
 	if (it == NULL) {
