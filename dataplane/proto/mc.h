@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "mgmt/contract.h"
+#include "dataplane/proto/mc_parse.h"
 #include "dataplane/proto/out.h"
 #include "store/store.h"
 
@@ -167,6 +168,87 @@ static inline uint8_t *wc_mc_fmt_value(uint8_t *q, const uint8_t *key, size_t kl
 	*q++ = '\r';
 	*q++ = '\n';
 	return q;
+}
+
+/**
+ * The commonest request, one "get <key>\r\n" ("\n" alone also ends it) of
+ * this lcore's partition, answered by protocols' fast paths without the
+ * general parser and executor: what wc_mc_single_get_find() found.
+ */
+struct wc_mc_single_get {
+	const uint8_t *key;
+	size_t klen;
+	size_t line;	       /**< bytes of the request line */
+	size_t most;	       /**< the reply is at most this long */
+	struct wc_item *it;    /**< NULL: a miss */
+	struct wc_item_view v; /**< the hit's value and flags (no CAS) */
+};
+
+/**
+ * Whether @p buf[0..len) starts with a whole single-key get line (exactly
+ * as the parser's fast path reads one: single spaces, a key of 1 to 250
+ * bytes above ' ') of this lcore's partition; if so, look its key up. The
+ * lookup marks a found item accessed and reclaims an expired one, as the
+ * general path's does; nothing is counted or answered yet, and the item
+ * stays valid until the next store call.
+ * @return false (for the general path) if it is anything else.
+ */
+static inline bool wc_mc_single_get_find(struct wc_mc_ctx *c, const uint8_t *buf, size_t len,
+					 struct wc_mc_single_get *g)
+{
+	uint32_t cmd;
+	size_t k, e;
+	uint64_t hash;
+
+	if (len < 7)
+		return false;
+	memcpy(&cmd, buf, 4);
+	if (memcmp(&cmd, "get ", 4) != 0)
+		return false;
+	k = wc_mc_token_end(buf + 4, len - 4);
+	e = 4 + k;
+	if (k == 0 || k > WC_MC_KEY_MAX || e >= len)
+		return false;
+	if (buf[e] == '\n')
+		g->line = e + 1;
+	else if (buf[e] == '\r' && e + 1 < len && buf[e + 1] == '\n')
+		g->line = e + 2;
+	else
+		return false;
+	g->key = buf + 4;
+	g->klen = k;
+	wc_mc_flush_catch_up(c);
+	hash = wc_store_hash(g->key, k);
+	if (__builtin_expect(wc_mc_remote_owner(c, hash) >= 0, 0))
+		return false;
+	g->it = wc_store_fetch(c->store, g->key, k, hash, &g->v);
+	g->most = (g->it != NULL ? wc_mc_value_max(k, g->v.vlen) : 0) + 5;
+	return true;
+}
+
+/**
+ * Answer what wc_mc_single_get_find() found at @p dst (g->most bytes of
+ * room), counted as the general path counts a get.
+ * @return the reply's length.
+ */
+static inline size_t wc_mc_single_get_reply(struct wc_mc_ctx *c, const struct wc_mc_single_get *g,
+					    uint8_t *dst)
+{
+	struct wc_lcore_stats *st = c->st;
+	uint8_t *q = dst;
+
+	st->mc_cmd_get++;
+	if (g->it != NULL) {
+		st->mc_get_hits++;
+		q = wc_mc_fmt_value(q, g->key, g->klen, &g->v, false);
+	} else {
+		st->mc_get_misses++;
+	}
+	memcpy(q, "END\r\n", 5);
+	q += 5;
+	st->mc_bytes_read += g->line;
+	st->mc_bytes_written += (size_t)(q - dst);
+	return (size_t)(q - dst);
 }
 
 /**

@@ -331,8 +331,19 @@ static size_t on_data(void *app, struct wc_tcp_conn *c, const uint8_t *buf, size
 		mc->mode = buf[0] == WC_MC_BIN_REQ_MAGIC ? MODE_BINARY : MODE_TEXT;
 	wc_tcp_out_begin(c, &o);
 	while (off < len && !mc->ss.close && !o.overflow && wc_tcp_writable(c)) {
-		size_t end = next_request(mc, ctx, buf, off, len), used;
+		struct wc_mc_single_get g;
+		size_t end, used;
+		uint8_t *p;
 
+		/* The commonest request, answered without the general path. */
+		if (mc->mode == MODE_TEXT && mc->ss.swallow == 0 &&
+		    wc_mc_single_get_find(ctx, buf + off, len - off, &g) &&
+		    (p = wc_out_reserve(&o, g.most)) != NULL) {
+			wc_out_advance(&o, wc_mc_single_get_reply(ctx, &g, p));
+			off += g.line;
+			continue;
+		}
+		end = next_request(mc, ctx, buf, off, len);
 		if (end == 0)
 			break;
 		used = run(mc, ctx, buf + off, end - off, &o);

@@ -259,55 +259,22 @@ drop:
 uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
 			uint8_t *reply, uint16_t room)
 {
-	struct wc_mc_ctx *c = arg;
-	const uint8_t *key = payload + WC_MC_UDP_HDR + 4;
-	struct wc_lcore_stats *st = c->st;
-	struct wc_item_view v;
-	struct wc_item *it;
-	uint32_t seq_total, cmd;
-	size_t klen, eol, most;
-	uint64_t hash;
-	uint8_t *q;
+	struct wc_mc_single_get g;
+	uint32_t seq_total;
 
 	RTE_SET_USED(n);
-	if (len < WC_MC_UDP_HDR + 7)
+	if (len <= WC_MC_UDP_HDR)
 		return 0;
 	memcpy(&seq_total, payload + 2, 4);
-	memcpy(&cmd, payload + WC_MC_UDP_HDR, 4);
-	if (seq_total != rte_cpu_to_be_32(1) || memcmp(&cmd, "get ", 4) != 0)
+	if (seq_total != rte_cpu_to_be_32(1) ||
+	    !wc_mc_single_get_find(arg, payload + WC_MC_UDP_HDR, len - WC_MC_UDP_HDR, &g) ||
+	    g.line != (size_t)len - WC_MC_UDP_HDR ||
+	    WC_MC_UDP_HDR + g.most > RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX))
 		return 0;
-	eol = len - WC_MC_UDP_HDR - 4;
-	klen = wc_mc_token_end(key, eol);
-	eol -= klen;
-	if (klen == 0 || klen > WC_MC_KEY_MAX ||
-	    !(eol == 2 ? key[klen] == '\r' && key[klen + 1] == '\n'
-		       : eol == 1 && key[klen] == '\n'))
-		return 0;
-	wc_mc_flush_catch_up(c);
-	hash = wc_store_hash(key, klen);
-	if (unlikely(wc_mc_remote_owner(c, hash) >= 0))
-		return 0;
-	it = wc_store_fetch(c->store, key, klen, hash, &v);
-	most = WC_MC_UDP_HDR + (it != NULL ? wc_mc_value_max(klen, v.vlen) : 0) + 5;
-	if (unlikely(most > RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX)))
-		return 0;
-
 	memcpy(reply, payload, 2); /* the request id as it came */
 	memcpy(reply + 2, &seq_total, 4);
 	memset(reply + 6, 0, 2);
-	q = reply + WC_MC_UDP_HDR;
-	st->mc_cmd_get++;
-	if (it != NULL) {
-		st->mc_get_hits++;
-		q = wc_mc_fmt_value(q, key, klen, &v, false);
-	} else {
-		st->mc_get_misses++;
-	}
-	memcpy(q, "END\r\n", 5);
-	q += 5;
-	st->mc_bytes_read += len - WC_MC_UDP_HDR;
-	st->mc_bytes_written += (size_t)(q - reply) - WC_MC_UDP_HDR;
-	return (uint16_t)(q - reply);
+	return (uint16_t)(WC_MC_UDP_HDR + wc_mc_single_get_reply(arg, &g, reply + WC_MC_UDP_HDR));
 }
 
 void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
