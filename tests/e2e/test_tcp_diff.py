@@ -116,6 +116,16 @@ def tcp_stats(topo):
                 if ln.startswith("STAT ") and ln.count(" ") >= 2)
 
 
+def get_counts(ref_topo, dut_topo):
+    """After the same requests, both servers count the same gets, hits and
+    misses. @return (ok, what)."""
+    names = ("cmd_get", "get_hits", "get_misses")
+    ref, dut = tcp_stats(ref_topo), tcp_stats(dut_topo)
+    a = tuple(int(ref[k]) for k in names)
+    b = tuple(int(dut[k]) for k in names)
+    return a == b, "memcached %s, wirecached %s (%s)" % (a, b, ", ".join(names))
+
+
 def connection_counts(topo):
     """curr_connections and total_connections follow clients coming and going.
     A closed connection leaves the count once its FIN has arrived, so each
@@ -214,6 +224,10 @@ def main():
     ref.close()
     dut.close()
     passed, failed = same, diff
+
+    ok, what = get_counts(t1, t2)
+    print("%s - get counters: %s" % ("ok" if ok else "not ok", what))
+    passed, failed = passed + ok, failed + (not ok)
 
     ok, what = connection_counts(t2)
     print("%s - connection counts: %s" % ("ok" if ok else "not ok", what))
