@@ -764,6 +764,18 @@ static void udp_input(struct wc_net *n, const struct frame *f, const struct rte_
 	}
 }
 
+void wc_mbuf_list_free(struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		m->nb_segs = 1;
+		rte_pktmbuf_free(m);
+		m = next;
+	}
+}
+
 struct rte_mbuf *wc_udp_alloc(struct wc_net *n)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(n->pool);

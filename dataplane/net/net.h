@@ -153,6 +153,13 @@ int wc_net_garp(struct wc_net *n);
 bool wc_arp_lookup(const struct wc_net *n, uint32_t ip, struct rte_ether_addr *mac);
 
 /**
+ * Free a list of mbufs linked through m->next as a list, not as the
+ * segments of one packet (each with nb_segs 1): reply datagrams, or a
+ * reply's mbufs on their way to a connection.
+ */
+void wc_mbuf_list_free(struct rte_mbuf *m);
+
+/**
  * An mbuf for a UDP reply, with WC_UDP_HDR_ROOM headroom and no data yet.
  * @return the mbuf, or NULL (drop_nombuf is the caller's to count).
  */

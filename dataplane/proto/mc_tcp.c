@@ -105,18 +105,6 @@ static void on_close(void *app, struct wc_tcp_conn *c)
 
 /* ---- replies composed into a list of mbufs (on the owner lcore) ---- */
 
-static void list_free(struct rte_mbuf *m)
-{
-	while (m != NULL) {
-		struct rte_mbuf *next = m->next;
-
-		m->next = NULL;
-		m->nb_segs = 1;
-		rte_pktmbuf_free(m);
-		m = next;
-	}
-}
-
 static void list_commit(struct xmsg *x, struct wc_out *o)
 {
 	if (x->tail != NULL && o->p != NULL)
@@ -213,7 +201,7 @@ static void xmsg_put(struct xmsg *x)
 
 static void xmsg_free(struct xmsg *x)
 {
-	list_free(x->head);
+	wc_mbuf_list_free(x->head);
 	xmsg_put(x);
 }
 

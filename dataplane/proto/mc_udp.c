@@ -85,18 +85,6 @@ static int next_dgram(struct wc_out *o)
 	return 0;
 }
 
-static void free_dgrams(struct rte_mbuf *m)
-{
-	while (m != NULL) {
-		struct rte_mbuf *next = m->next;
-
-		m->next = NULL;
-		m->nb_segs = 1;
-		rte_pktmbuf_free(m);
-		m = next;
-	}
-}
-
 /*
  * Send the reply datagrams: frame headers (the request id as it came, then
  * seq and total), then out. The datagrams go last, as the first may be the
@@ -114,7 +102,7 @@ static __rte_always_inline void finish(struct wc_net *n, const struct wc_udp_pee
 			st->drop_nombuf++;
 		else
 			st->drop_udp_reply_cap++;
-		free_dgrams(d->head);
+		wc_mbuf_list_free(d->head);
 		return;
 	}
 	if (d->count == 0)
@@ -122,7 +110,7 @@ static __rte_always_inline void finish(struct wc_net *n, const struct wc_udp_pee
 	if (unlikely(peer->open) &&
 	    !wc_udp_budget_take(n, peer, (uint32_t)(out->written + d->count * WC_MC_UDP_HDR))) {
 		st->drop_udp_reply_cap++;
-		free_dgrams(d->head);
+		wc_mbuf_list_free(d->head);
 		return;
 	}
 
@@ -147,7 +135,7 @@ static __rte_always_inline void finish(struct wc_net *n, const struct wc_udp_pee
 
 void wc_mc_udp_cont_release(struct wc_mc_udp_cont *k)
 {
-	free_dgrams(k->head);
+	wc_mbuf_list_free(k->head);
 	k->head = k->tail = NULL;
 	k->count = 0;
 	if (k->req_m != NULL)
@@ -243,7 +231,7 @@ static __rte_noinline void hand_off(struct wc_mc_ctx *c, struct wc_net *n,
 drop_k:
 	x->free(x->arg, k);
 drop:
-	free_dgrams(d->head);
+	wc_mbuf_list_free(d->head);
 }
 
 /*
@@ -330,7 +318,7 @@ void wc_mc_udp_resume(struct wc_mc_ctx *c, struct wc_net *n, struct wc_mc_udp_co
 		n->st->drop_mc_truncated++;
 	/* A window was opened to hold the request: nothing was written in it. */
 	if (out.written == 0) {
-		free_dgrams(d.head);
+		wc_mbuf_list_free(d.head);
 		d.head = d.tail = NULL;
 		d.count = 0;
 	}
