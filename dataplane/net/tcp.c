@@ -1317,35 +1317,38 @@ static void sack_add(struct wc_tcp_conn *c, uint32_t a, uint32_t b)
 	c->sacked[i][1] = b;
 }
 
+/*
+ * The next option at or after *at in the option block o[0..len), NOPs
+ * skipped: its kind at [0], its length (2 or more, all inside the block)
+ * at [1]; *at moves past it. NULL at the end of the list or at an option
+ * whose length does not fit, after which nothing is read (RFC 9293 3.1).
+ */
+static inline const uint8_t *opt_next(const uint8_t *o, uint32_t len, uint32_t *at)
+{
+	uint32_t i = *at;
+
+	while (i < len && o[i] == 1)
+		i++;
+	if (i + 1 >= len || o[i] == 0 || o[i + 1] < 2 || i + o[i + 1] > len)
+		return NULL;
+	*at = i + o[i + 1];
+	return o + i;
+}
+
 /* The SACK blocks of an ACK, into the scoreboard. Returns whether it had any. */
 static bool sack_input(struct wc_tcp_conn *c, const struct seg *s)
 {
-	const uint8_t *o = s->opts;
+	const uint8_t *p;
 	bool any = false;
 
-	for (uint32_t i = 0; i < s->optlen;) {
-		uint8_t kind = o[i], l;
-
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= s->optlen)
-			break;
-		l = o[i + 1];
-		if (l < 2 || i + l > s->optlen)
-			break;
-		if (kind == 5)
-			for (uint32_t b = i + 2; b + 8 <= (uint32_t)i + l; b += 8, any = true)
+	for (uint32_t at = 0; (p = opt_next(s->opts, s->optlen, &at)) != NULL;)
+		if (p[0] == 5)
+			for (uint32_t b = 2; b + 8 <= p[1]; b += 8, any = true)
 				sack_add(c,
-					 (uint32_t)o[b] << 24 | (uint32_t)o[b + 1] << 16 |
-						 (uint32_t)o[b + 2] << 8 | o[b + 3],
-					 (uint32_t)o[b + 4] << 24 | (uint32_t)o[b + 5] << 16 |
-						 (uint32_t)o[b + 6] << 8 | o[b + 7]);
-		i += l;
-	}
+					 (uint32_t)p[b] << 24 | (uint32_t)p[b + 1] << 16 |
+						 (uint32_t)p[b + 2] << 8 | p[b + 3],
+					 (uint32_t)p[b + 4] << 24 | (uint32_t)p[b + 5] << 16 |
+						 (uint32_t)p[b + 6] << 8 | p[b + 7]);
 	return any;
 }
 
@@ -1723,30 +1726,18 @@ static void conn_input(struct wc_tcp_conn *c, struct seg *s)
 /* Parse SYN options: the peer's MSS and window scale (-1 = none). */
 static void syn_options(const uint8_t *o, uint32_t len, uint16_t *mss, int *ws, bool *sack)
 {
+	const uint8_t *p;
+
 	*mss = 536;
 	*ws = -1;
 	*sack = false;
-	for (uint32_t i = 0; i < len;) {
-		uint8_t kind = o[i], l;
-
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= len)
-			break;
-		l = o[i + 1];
-		if (l < 2 || i + l > len)
-			break;
-		if (kind == 2 && l == 4)
-			*mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
-		else if (kind == 3 && l == 3)
-			*ws = o[i + 2] > 14 ? 14 : o[i + 2];
-		else if (kind == 4 && l == 2)
+	for (uint32_t at = 0; (p = opt_next(o, len, &at)) != NULL;) {
+		if (p[0] == 2 && p[1] == 4)
+			*mss = (uint16_t)(p[2] << 8 | p[3]);
+		else if (p[0] == 3 && p[1] == 3)
+			*ws = p[2] > 14 ? 14 : p[2];
+		else if (p[0] == 4 && p[1] == 2)
 			*sack = true;
-		i += l;
 	}
 }
 
@@ -2176,14 +2167,7 @@ void wc_tcp_out_end(struct wc_tcp_conn *c, struct wc_out *o)
 int wc_tcp_write_mbufs(struct wc_tcp_conn *c, struct rte_mbuf *list)
 {
 	if (c->app_closed || c->fin_queued || c->state == ST_CLOSED) {
-		while (list != NULL) {
-			struct rte_mbuf *next = list->next;
-
-			list->next = NULL;
-			list->nb_segs = 1;
-			rte_pktmbuf_free(list);
-			list = next;
-		}
+		wc_mbuf_list_free(list);
 		return -EPIPE;
 	}
 	while (list != NULL) {
