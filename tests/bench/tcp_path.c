@@ -74,41 +74,15 @@ static struct rte_mbuf *segment(uint8_t flags, const uint8_t *opts, size_t optle
 				size_t len)
 {
 	static uint8_t f[14 + 20 + 60 + 2048];
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-	const struct wc_net *n = &fx.lc->net;
+	const struct wc_fixture_tcp_seg s = { CLI_PORT, SRV_PORT, cli.seq, cli.rcv,
+					      flags,	65535,	  opts,	   optlen };
+	size_t flen = wc_fixture_tcp_frame(&fx, f, sizeof(f), &s, pl, len);
 	struct rte_mbuf *m;
-	size_t hl = 20 + optlen;
-	uint16_t type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 
-	if (len > sizeof(f) - 14 - 20 - 60)
+	if (flen == 0)
 		abort();
-	memcpy(f, &n->ifc->mac, 6);
-	memset(f + 6, 0x02, 6);
-	memcpy(f + 12, &type, 2);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + hl + len));
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = rte_cpu_to_be_32(WC_FIXTURE_CLIENT_IP);
-	ip->dst_addr = n->ifc->ip;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	memset(th, 0, sizeof(*th));
-	th->src_port = rte_cpu_to_be_16(CLI_PORT);
-	th->dst_port = rte_cpu_to_be_16(SRV_PORT);
-	th->sent_seq = rte_cpu_to_be_32(cli.seq);
-	th->recv_ack = rte_cpu_to_be_32(cli.rcv);
-	th->data_off = (uint8_t)((hl / 4) << 4);
-	th->tcp_flags = flags;
-	th->rx_win = rte_cpu_to_be_16(65535);
-	if (optlen > 0)
-		memcpy(th + 1, opts, optlen);
-	if (len > 0)
-		memcpy((uint8_t *)th + hl, pl, len);
-	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	cli.seq += (uint32_t)len + ((flags & RTE_TCP_SYN_FLAG) ? 1 : 0);
-	m = wc_fixture_mbuf(&fx, f, 14 + 20 + hl + len);
+	m = wc_fixture_mbuf(&fx, f, flen);
 	if (m != NULL && offload)
 		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 	return m;

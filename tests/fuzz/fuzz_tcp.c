@@ -36,7 +36,6 @@
 #include "dataplane/proto/mc_tcp.h"
 #include "tests/support/fixture.h"
 
-#define CLI_IP	 0x0ac80002u /* 10.200.0.2, on the fixture's subnet */
 #define SRV_PORT 11211
 
 static struct wc_fixture fx;
@@ -65,38 +64,12 @@ static void send_seg(struct client *c, uint32_t seq, uint32_t ack, uint8_t flags
 		     const uint8_t *opts, size_t optlen, const uint8_t *pl, size_t len)
 {
 	uint8_t f[14 + 20 + 60 + 256];
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-	size_t hl = 20 + optlen;
-	struct rte_mbuf *m;
-	uint16_t type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	const struct wc_fixture_tcp_seg s = {
+		c->port, SRV_PORT, seq, ack, flags, win, opts, optlen
+	};
+	size_t flen = wc_fixture_tcp_frame(&fx, f, sizeof(f), &s, pl, len);
+	struct rte_mbuf *m = flen != 0 ? wc_fixture_mbuf(&fx, f, flen) : NULL;
 
-	memcpy(f, &net.ifc->mac, 6);
-	memset(f + 6, 0x02, 6);
-	memcpy(f + 12, &type, 2);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + hl + len));
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = rte_cpu_to_be_32(CLI_IP);
-	ip->dst_addr = net.ifc->ip;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	th->src_port = rte_cpu_to_be_16(c->port);
-	th->dst_port = rte_cpu_to_be_16(SRV_PORT);
-	th->sent_seq = rte_cpu_to_be_32(seq);
-	th->recv_ack = rte_cpu_to_be_32(ack);
-	th->data_off = (uint8_t)((hl / 4) << 4);
-	th->tcp_flags = flags;
-	th->rx_win = rte_cpu_to_be_16(win);
-	th->cksum = 0;
-	th->tcp_urp = 0;
-	if (optlen > 0)
-		memcpy(th + 1, opts, optlen);
-	if (len > 0)
-		memcpy((uint8_t *)th + hl, pl, len);
-	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-	m = wc_fixture_mbuf(&fx, f, 14 + 20 + hl + len);
 	if (m == NULL)
 		abort();
 	wc_net_input(&net, &m, 1);

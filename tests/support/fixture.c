@@ -9,6 +9,7 @@
 #include <rte_errno.h>
 #include <rte_ip.h>
 #include <rte_log.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include "fixture.h"
@@ -47,35 +48,74 @@ int wc_fixture_start(struct wc_fixture *f, const char *name)
 	return 0;
 }
 
-size_t wc_fixture_udp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap, uint16_t sport,
-			    const void *payload, size_t len)
+/* Ethernet and IPv4 headers from the client for @p l4len bytes of @p proto. */
+static struct rte_ipv4_hdr *client_hdrs(const struct wc_fixture *f, uint8_t *buf, uint8_t proto,
+					size_t l4len)
 {
-	const size_t hl = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
-			  sizeof(struct rte_udp_hdr);
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)buf;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	const struct rte_ether_addr client = { { 0x02, 0, 0, 0, 0, 0x02 } };
 
-	if (cap < hl + len || len > 65507)
-		return 0;
 	eth->dst_addr = f->dp.ifc.mac;
 	eth->src_addr = client;
 	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	memset(ip, 0, sizeof(*ip));
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4len));
 	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
+	ip->next_proto_id = proto;
 	ip->src_addr = rte_cpu_to_be_32(WC_FIXTURE_CLIENT_IP);
 	ip->dst_addr = f->dp.ifc.ip;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return ip;
+}
+
+size_t wc_fixture_udp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap, uint16_t sport,
+			    const void *payload, size_t len)
+{
+	const size_t hl = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
+			  sizeof(struct rte_udp_hdr);
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+
+	if (cap < hl + len || len > 65507)
+		return 0;
+	ip = client_hdrs(f, buf, IPPROTO_UDP, sizeof(*udp) + len);
+	udp = (struct rte_udp_hdr *)(ip + 1);
 	udp->src_port = rte_cpu_to_be_16(sport);
 	udp->dst_port = rte_cpu_to_be_16((uint16_t)f->cfg.udp_port);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
 	udp->dgram_cksum = 0;
 	memcpy(udp + 1, payload, len);
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return hl + len;
+}
+
+size_t wc_fixture_tcp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap,
+			    const struct wc_fixture_tcp_seg *s, const void *payload, size_t len)
+{
+	const size_t thl = sizeof(struct rte_tcp_hdr) + s->optlen;
+	const size_t hl = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + thl;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+
+	if (cap < hl + len || s->optlen > 40 || s->optlen % 4 != 0 || len > 65495 - thl)
+		return 0;
+	ip = client_hdrs(f, buf, IPPROTO_TCP, thl + len);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	memset(th, 0, sizeof(*th));
+	th->src_port = rte_cpu_to_be_16(s->sport);
+	th->dst_port = rte_cpu_to_be_16(s->dport);
+	th->sent_seq = rte_cpu_to_be_32(s->seq);
+	th->recv_ack = rte_cpu_to_be_32(s->ack);
+	th->data_off = (uint8_t)((thl / 4) << 4);
+	th->tcp_flags = s->flags;
+	th->rx_win = rte_cpu_to_be_16(s->win);
+	if (s->optlen > 0)
+		memcpy(th + 1, s->opts, s->optlen);
+	if (len > 0)
+		memcpy((uint8_t *)th + thl, payload, len);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	return hl + len;
 }
 

@@ -25,7 +25,7 @@ struct wc_fixture {
 	unsigned int pool_avail; /**< free mbufs after start-up */
 };
 
-/** Client address used by wc_fixture_udp_frame(): 10.200.0.2. */
+/** Client address of wc_fixture_udp_frame() and wc_fixture_tcp_frame(): 10.200.0.2. */
 #define WC_FIXTURE_CLIENT_IP 0x0ac80002u
 
 /**
@@ -41,6 +41,24 @@ int wc_fixture_start(struct wc_fixture *f, const char *name);
  */
 size_t wc_fixture_udp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap, uint16_t sport,
 			    const void *payload, size_t len);
+
+/** The TCP header of a segment wc_fixture_tcp_frame() builds (host order). */
+struct wc_fixture_tcp_seg {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t win;
+	const uint8_t *opts; /**< options, @c optlen bytes (a multiple of 4, at most 40) */
+	size_t optlen;
+};
+
+/**
+ * Build an Ethernet/IPv4/TCP frame from the client to the appliance with
+ * correct checksums.
+ * @return the frame length, or 0 if @p cap is too small.
+ */
+size_t wc_fixture_tcp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap,
+			    const struct wc_fixture_tcp_seg *s, const void *payload, size_t len);
 
 /** Feed @p n frames through the dataplane as one burst and transmit. */
 void wc_fixture_input(struct wc_fixture *f, struct rte_mbuf **pkts, uint16_t n);
