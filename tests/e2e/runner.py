@@ -48,6 +48,17 @@ def check(cond, what):
         raise Fail(what)
 
 
+def recv_to_eof(s):
+    """Everything socket @p s receives until the peer closes (its timeout
+    still applies to each read)."""
+    chunks = []
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
 def wait_for(what, fn, timeout=30, step=0.1):
     """Poll @p fn until it returns something true, and return that; a Fail
     naming @p what after @p timeout seconds."""

@@ -203,12 +203,7 @@ class Ctx:
             s = socket.create_connection(METRICS, timeout=10)
         with s:
             s.sendall(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-            buf = b""
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                buf += b
+            buf = runner.recv_to_eof(s)
         head, body = buf.split(b"\r\n\r\n", 1)
         return int(head.split()[1]), body.decode()
 

@@ -244,13 +244,7 @@ def binary(ctx):
 def quit(ctx):
     s = ctx.connect()
     s.sendall(b"set q 0 0 1\r\nx\r\nget q\r\nquit\r\nget q\r\n")
-    got = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        got += d
-    eq(got, b"STORED\r\nVALUE q 0 1\r\nx\r\nEND\r\n")
+    eq(runner.recv_to_eof(s), b"STORED\r\nVALUE q 0 1\r\nx\r\nEND\r\n")
     s.close()
 
 
@@ -416,12 +410,7 @@ def two_lcores(ctx):
         s = connect()
         keys = [b"m0_%d" % i for i in range(200)]
         s.sendall(b"get " + b" ".join(keys) + b"\r\nquit\r\n")
-        got = b""
-        while True:
-            d = s.recv(1 << 16)
-            if not d:
-                break
-            got += d
+        got = runner.recv_to_eof(s)
         want = b"".join(b"VALUE %s 0 8\r\nv%07d\r\n" % (k, i) for i, k in enumerate(keys))
         eq(got, want + b"END\r\n")
         s.close()
