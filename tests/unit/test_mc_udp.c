@@ -8,6 +8,7 @@
  * TX ring loops to its RX ring.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -346,12 +347,178 @@ static void test_single_get(void **state)
 	assert_memory_equal(got[0].data, "CLIENT_ERROR", 12);
 }
 
+/* How many datagrams the fast path answered (it declines with 0). */
+static unsigned int fast_taken;
+
+static uint16_t counting_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
+			      uint8_t *reply, uint16_t room)
+{
+	uint16_t r = wc_mc_udp_fast(arg, n, payload, len, reply, room);
+
+	fast_taken += r != 0;
+	return r;
+}
+
+/*
+ * Send @p text (seq @p seq of @p total) through the general path alone,
+ * then again with the fast path in front, and check that the client sees
+ * the same datagrams and that every counter moved by as much.
+ * @return whether the fast path answered it.
+ */
+static bool same_both_ways(const void *text, size_t tlen, uint16_t seq, uint16_t total)
+{
+	static struct dgram want[4];
+	struct wc_lcore_stats s0, s1, s2;
+	unsigned int n1, n2, taken = fast_taken;
+
+	ifc.apps[0].fast = NULL;
+	s0 = st;
+	n1 = exchange(CLI_IP, 0x5a5a, seq, total, text, tlen);
+	s1 = st;
+	assert_true(n1 <= 4);
+	memcpy(want, got, n1 * sizeof(got[0]));
+	ifc.apps[0].fast = counting_fast;
+	n2 = exchange(CLI_IP, 0x5a5a, seq, total, text, tlen);
+	s2 = st;
+	ifc.apps[0].fast = wc_mc_udp_fast;
+	assert_int_equal(n2, n1);
+	for (unsigned int i = 0; i < n1; i++) {
+		assert_int_equal(got[i].req_id, want[i].req_id);
+		assert_int_equal(got[i].seq, want[i].seq);
+		assert_int_equal(got[i].total, want[i].total);
+		assert_int_equal(got[i].reserved, want[i].reserved);
+		assert_int_equal(got[i].len, want[i].len);
+		assert_memory_equal(got[i].data, want[i].data, want[i].len - WC_MC_UDP_HDR);
+	}
+#define SAME_DELTA(name, desc)                                                   \
+	if (s1.name - s0.name != s2.name - s1.name)                              \
+		fail_msg("%s moved by %" PRIu64 " on the general path, %" PRIu64 \
+			 " with the fast one",                                   \
+			 #name, s1.name - s0.name, s2.name - s1.name);
+	WC_LCORE_STATS(SAME_DELTA)
+#undef SAME_DELTA
+	return fast_taken != taken;
+}
+
+/* A key of @p klen bytes, every byte above ' ' (high bytes too), varied by @p seed. */
+static void make_key(char *k, size_t klen, unsigned int seed)
+{
+	for (size_t i = 0; i < klen; i++)
+		k[i] = (char)(0x21 + (i * 37 + seed * 11) % 0xdf);
+}
+
+/*
+ * The fast path against the general one, request by request: every key
+ * length with either line end, hit or miss, flags of every digit count,
+ * values of every digit count and on both sides of the one-datagram limit;
+ * and the requests it must leave alone, which it must decline.
+ */
+static void test_single_get_same(void **state)
+{
+	static const uint32_t flags[] = { 0,	  7,	   42,	     999,	1000,	    65535,
+					  123456, 9999999, 12345678, 999999999, 4294967295u };
+	static const char *const bad[] = {
+		"get k\r",    "get k\r\r\n",	    "get k\n\n",   "get k\r\n\r\n", "get k \r\n",
+		"get  k\r\n", "get \r\n",	    "get\r\n",	   "get \n",	    "gets k\r\n",
+		"GET k\r\n",  "get k\r\nget k\r\n", "get k\nx",	   "get k",	    "get k j\r\n",
+		"get k\rx\n", "get k\n\r\n",	    "gat 0 k\r\n", "get\tk\r\n",    "",
+	};
+	static char val[1400], req[400];
+	size_t klen;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(val); i++)
+		val[i] = (char)('0' + i % 43);
+	for (klen = 1; klen <= WC_MC_KEY_MAX; klen++) {
+		for (unsigned int crlf = 0; crlf < 2; crlf++) {
+			uint32_t vlen = (uint32_t)(klen * 7 % 1001);
+			bool hit = (klen + crlf) % 3 != 0;
+
+			memcpy(req, "get ", 4);
+			make_key(req + 4, klen, (unsigned int)klen);
+			memcpy(req + 4 + klen, crlf ? "\r\n" : "\n", 2);
+			if (hit)
+				assert_int_equal(wc_store_set(store, WC_MODE_SET, req + 4, klen,
+							      wc_store_hash(req + 4, klen), val,
+							      vlen, flags[klen % 11], 0, 0, NULL),
+						 WC_STORE_OK);
+			else
+				(void)wc_store_delete(store, req + 4, klen,
+						      wc_store_hash(req + 4, klen), 0);
+			if (!same_both_ways(req, 4 + klen + 1 + crlf, 0, 1) && klen + crlf > 1)
+				fail_msg("the fast path declined a %zu-byte key", klen);
+		}
+	}
+
+	/* Values around the one-datagram limit, for short, middling and longest keys. */
+	for (klen = 1; klen <= WC_MC_KEY_MAX; klen += klen < 16 ? 15 : 117) {
+		for (unsigned int f = 0; f < 11; f += 5) {
+			/* "VALUE <key> <flags> <4-digit length>\r\n" */
+			char tail[32];
+			size_t hl = 6 + klen +
+				    (size_t)snprintf(tail, sizeof(tail), " %u 1000\r\n", flags[f]);
+			uint32_t fit = (uint32_t)(WC_MC_UDP_DATA_MAX - hl - 7);
+
+			memcpy(req, "get ", 4);
+			make_key(req + 4, klen, 99);
+			memcpy(req + 4 + klen, "\r\n", 2);
+			for (uint32_t vlen = fit - 70; vlen <= fit + 2; vlen++) {
+				assert_int_equal(wc_store_set(store, WC_MODE_SET, req + 4, klen,
+							      wc_store_hash(req + 4, klen), val,
+							      vlen, flags[f], 0, 0, NULL),
+						 WC_STORE_OK);
+				same_both_ways(req, 4 + klen + 2, 0, 1);
+			}
+		}
+	}
+
+	/* Every digit count of the value's length. */
+	for (uint32_t vlen = 0; vlen < 1300; vlen = vlen * 3 + 1) {
+		assert_int_equal(wc_store_set(store, WC_MODE_SET, "dv", 2, wc_store_hash("dv", 2),
+					      val, vlen, 5, 0, 0, NULL),
+				 WC_STORE_OK);
+		assert_true(same_both_ways("get dv\r\n", 8, 0, 1));
+	}
+
+	/* Lines it must leave to the general path. */
+	assert_int_equal(wc_store_set(store, WC_MODE_SET, "k", 1, wc_store_hash("k", 1), "x", 1, 0,
+				      0, 0, NULL),
+			 WC_STORE_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(same_both_ways(bad[i], strlen(bad[i]), 0, 1));
+	assert_false(same_both_ways("get k\0\r\n", 8, 0, 1));
+	assert_true(same_both_ways("get k\r\n", 7, 0, 1));
+	assert_false(same_both_ways("get k\r\n", 7, 1, 1));
+	assert_false(same_both_ways("get k\r\n", 7, 0, 2));
+	assert_false(same_both_ways("get k\r\n", 7, 0, 0));
+	/* A byte at or below ' ' anywhere in a key of one to three chunks. */
+	for (klen = 1; klen <= 40; klen += 3) {
+		static const uint8_t ctl[] = { 0, '\t', '\n', '\r', 0x1f, ' ' };
+
+		for (size_t pos = 0; pos < klen; pos++) {
+			memcpy(req, "get ", 4);
+			make_key(req + 4, klen, 5);
+			memcpy(req + 4 + klen, "\r\n", 2);
+			req[4 + pos] = (char)ctl[pos % sizeof(ctl)];
+			assert_false(same_both_ways(req, 4 + klen + 2, 0, 1));
+		}
+	}
+	/* One byte over the longest key. */
+	memcpy(req, "get ", 4);
+	make_key(req + 4, WC_MC_KEY_MAX + 1, 3);
+	memcpy(req + 4 + WC_MC_KEY_MAX + 1, "\r\n", 2);
+	assert_false(same_both_ways(req, 4 + WC_MC_KEY_MAX + 3, 0, 1));
+	req[4 + WC_MC_KEY_MAX + 1] = '\n';
+	assert_false(same_both_ways(req, 4 + WC_MC_KEY_MAX + 2, 0, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_hdr),	   cmocka_unit_test(test_small_reply),
 		cmocka_unit_test(test_big_reply_split),	   cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_open_source_budget), cmocka_unit_test(test_single_get),
+		cmocka_unit_test(test_single_get_same),
 	};
 	struct rte_eth_conf conf;
 	struct wc_store_config sc = {
