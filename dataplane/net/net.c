@@ -395,11 +395,17 @@ uint16_t wc_net_tx_flush(struct wc_net *n)
 	return sent;
 }
 
-void wc_net_tx(struct wc_net *n, struct rte_mbuf *m)
+/* wc_net_tx(), inlined where a reply is queued per request. */
+static __rte_always_inline void tx_queue(struct wc_net *n, struct rte_mbuf *m)
 {
 	n->tx[n->ntx++] = m;
-	if (n->ntx >= WC_TX_MAX)
+	if (unlikely(n->ntx >= WC_TX_MAX))
 		wc_net_tx_flush(n);
+}
+
+void wc_net_tx(struct wc_net *n, struct rte_mbuf *m)
+{
+	tx_queue(n, m);
 }
 
 /*
@@ -1139,67 +1145,278 @@ static void eth_input(struct wc_net *n, struct rte_mbuf *m)
 /* ---- the fast path ----------------------------------------------------- */
 
 /*
+ * Header words at any alignment, in the frame's byte order: a word loaded
+ * with ld32() compares with one bytes4() builds from the bytes it must
+ * hold, on a host of either byte order (memcpy of a constant size is one
+ * load or store).
+ */
+static inline uint64_t ld64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t ld32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t ld16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void st64(void *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void st32(void *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline uint32_t bytes4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	const uint8_t x[4] = { a, b, c, d };
+
+	return ld32(x);
+}
+
+/* The word whose bytes in memory are those of @p lo, then those of @p hi. */
+static inline uint32_t pair16(uint16_t lo, uint16_t hi)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint32_t)hi << 16 | lo;
+#else
+	return (uint32_t)lo << 16 | hi;
+#endif
+}
+
+static inline uint64_t pair32(uint32_t lo, uint32_t hi)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)hi << 32 | lo;
+#else
+	return (uint64_t)lo << 32 | hi;
+#endif
+}
+
+/* Offsets in the untagged Ethernet/IPv4/UDP frame the fast path handles. */
+#define F_IP   ETH_LEN			    /* version, IHL, TOS: 45 xx */
+#define F_TOT  (F_IP + 2)		    /* total length */
+#define F_FRAG (F_IP + 6)		    /* flags and offset, TTL, protocol */
+#define F_SRC  (F_IP + 12)		    /* source address */
+#define F_DST  (F_IP + 16)		    /* destination address */
+#define F_UDP  (F_IP + IP_LEN)		    /* source port, destination port */
+#define F_ULEN (F_UDP + 4)		    /* UDP length */
+#define F_UCK  (F_UDP + 6)		    /* UDP checksum */
+#define F_HDRS (ETH_LEN + IP_LEN + UDP_LEN) /* 42 */
+
+/*
+ * What udp_fast() compares the frames of a burst with, and the constant
+ * parts of the replies it writes, derived from the interface at the start
+ * of each burst: a few dozen instructions shared by the burst's frames,
+ * and no copy that could go stale (the interface does not change while a
+ * burst runs, nor does now_tsc).
+ */
+struct fast_ref {
+	uint64_t mac_mask; /* the first 6 bytes of an 8-byte load */
+	uint64_t mac;	   /* our MAC as such a load, masked */
+	uint64_t eth_src;  /* a reply's bytes 6..13: our MAC and ethertype IPv4 */
+	uint64_t ip_sum;   /* the constant words of a reply's IPv4 header, summed */
+	uint64_t phdr;	   /* the constant part of its UDP pseudo-header sum */
+	uint64_t now_tsc;
+	uint64_t ol; /* a reply's TX offload flags */
+	uint32_t ip; /* our address, network order */
+	/*
+	 * Sources s (host order) with s - host_lo < span are hosts of our
+	 * subnet other than its network and broadcast addresses, none of
+	 * which martian() refuses but our own address; span is 0 where
+	 * that cannot be said of a whole range (see fast_ref_init()).
+	 */
+	uint32_t host_lo;
+	uint32_t span;
+	uint32_t port0; /* app 0's port, network order; UINT32_MAX: no app */
+	uint16_t id_off;
+	bool fast0; /* app 0 answers in place */
+	bool ip_ck; /* the port fills the IPv4 checksum */
+	bool udp_ck;
+};
+
+static void fast_ref_init(struct fast_ref *r, const struct wc_net *n)
+{
+	static const uint8_t mask6[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0 };
+	const struct wc_iface *ifc = n->ifc;
+	uint32_t mask = rte_be_to_cpu_32(ifc->netmask), host = ~mask;
+	uint32_t net = rte_be_to_cpu_32(ifc->ip) & mask, first = net >> 24;
+	uint8_t b[8] = { 0 };
+
+	r->mac_mask = ld64(mask6);
+	memcpy(b, &ifc->mac, RTE_ETHER_ADDR_LEN);
+	r->mac = ld64(b);
+	put_be16(b + RTE_ETHER_ADDR_LEN, RTE_ETHER_TYPE_IPV4);
+	r->eth_src = ld64(b);
+	r->ip = ifc->ip;
+	r->ip_sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
+		    rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + ifc->ip;
+	r->phdr = (uint64_t)ifc->ip + rte_cpu_to_be_16(IPPROTO_UDP);
+	r->now_tsc = n->now_tsc;
+	/*
+	 * With a contiguous mask of /8 to /30, every address of the subnet
+	 * shares the first octet of ours, and if that is not one martian()
+	 * refuses (0, 127, 224 and up), the only martians among them are
+	 * the network and broadcast addresses and ours: host_lo and span
+	 * leave the first two out, udp_fast() compares with the third.
+	 */
+	r->host_lo = 0;
+	r->span = 0;
+	if ((host & (host + 1)) == 0 && mask >= 0xff000000u && host >= 3 && first != 0 &&
+	    first != 127 && first < 224) {
+		r->host_lo = net + 1;
+		r->span = host - 1;
+	}
+	r->port0 = ifc->n_apps > 0 ? ifc->apps[0].port : UINT32_MAX;
+	r->fast0 = ifc->n_apps > 0 && ifc->apps[0].fast != NULL;
+	r->id_off = (uint16_t)(n->queue * 4099u);
+	r->ip_ck = (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+	r->udp_ck = (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+	r->ol = 0;
+	if (r->ip_ck)
+		r->ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	if (r->udp_ck)
+		r->ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+}
+
+/*
+ * arp_learn(), not by ARP, of the sender of a frame udp_fast() accepted,
+ * whose address is not martian, so not 0. The entry's MAC is compared as
+ * 8 bytes with its 2 bytes of padding masked off.
+ */
+static __rte_always_inline void arp_refresh(struct wc_net *n, const struct fast_ref *ref,
+					    uint32_t ip, const uint8_t *mac)
+{
+	struct wc_arp_entry *e = &n->arp[SLOT(ip, WC_ARP_SLOTS)];
+	struct rte_ether_addr a;
+
+	if (likely(e->ip == ip && ((ld64(&e->mac) ^ ld64(mac)) & ref->mac_mask) == 0)) {
+		if (e->seen_tsc != ref->now_tsc)
+			e->seen_tsc = ref->now_tsc;
+		return;
+	}
+	memcpy(&a, mac, sizeof(a));
+	arp_learn_slow(n, e, ip, &a, false);
+}
+
+/*
+ * The checksum verdicts other than "both good": the software checks
+ * ipv4_input() and udp_input() make, for a frame udp_fast() is looking at.
+ */
+static __rte_always_inline bool fast_cksums_ok(const uint8_t *p, uint64_t rx, uint16_t tot)
+{
+	switch (rx & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+	case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN:
+		if (csum_fold(csum_bytes(p + F_IP, IP_LEN, 0)) != 0xffff)
+			return false;
+		break;
+	case RTE_MBUF_F_RX_IP_CKSUM_BAD:
+		return false;
+	default:
+		break;
+	}
+	if (ld16(p + F_UCK) == 0)
+		return true;
+	switch (rx & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+	case RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN: {
+		uint64_t sum = csum_udp_phdr(ld32(p + F_SRC), ld32(p + F_DST), ld16(p + F_ULEN));
+
+		return csum_fold(csum_bytes(p + F_UDP, tot - IP_LEN, sum)) == 0xffff;
+	}
+	case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
  * The application's answer in place (wc_udp_fast_t) to the common frame
  * udp_fast() accepted, whose IPv4 datagram is @p tot bytes: the reply
  * payload goes in the frame's own buffer past the request, and the headers
  * in front of it, over the request's tail, from fields read beforehand.
+ * The headers are udp_hdrs()'s, in six stores: the bytes from the frame
+ * (the peer's MAC, address and ports) and per-reply values (lengths, id,
+ * checksums) merged into the constant ones of @p ref.
  * @return false if the frame's buffer is not this lcore's alone to write,
  *         or the application declined: nothing done.
  */
-static __rte_always_inline bool udp_in_place(struct wc_net *n, unsigned int app, struct rte_mbuf *m,
-					     uint16_t tot)
+static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast_ref *ref,
+					     unsigned int app, struct rte_mbuf *m, uint16_t tot)
 {
-	const struct wc_iface *ifc = n->ifc;
-	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + ETH_LEN);
-	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(ip + 1);
+	const uint8_t *req = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t start = RTE_ALIGN_CEIL((uint32_t)m->data_off + ETH_LEN + tot, 8);
-	uint32_t peer_ip;
-	uint16_t rlen, peer_port, our_port;
-	struct rte_ether_addr peer_mac;
-	struct rte_ipv4_hdr *rip;
-	uint64_t ol, phdr;
-	uint8_t *r;
+	uint16_t rlen, tot_be, ulen_be, id_be, ip_ck;
+	uint32_t dst, ports;
+	uint64_t peer_mac, phdr;
+	uint8_t *r, *f;
 
 	if (unlikely(!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
 		     start + 64 > m->buf_len))
 		return false;
 	r = (uint8_t *)m->buf_addr + start;
-	rlen = ifc->apps[app].fast(
-		n->app_arg[app], n, (const uint8_t *)(uh + 1), (uint16_t)(tot - IP_LEN - UDP_LEN),
-		r, (uint16_t)RTE_MIN(m->buf_len - start, (uint32_t)UINT16_MAX - IP_LEN - UDP_LEN));
+	rlen = n->ifc->apps[app].fast(
+		n->app_arg[app], n, req + F_HDRS, (uint16_t)(tot - IP_LEN - UDP_LEN), r,
+		(uint16_t)RTE_MIN(m->buf_len - start, (uint32_t)UINT16_MAX - IP_LEN - UDP_LEN));
 	if (rlen == 0)
 		return false;
 
 	/* What the reply needs of the request, before its headers overwrite it. */
-	memcpy(&peer_mac, f + ETH_SRC, RTE_ETHER_ADDR_LEN);
-	peer_ip = ip->src_addr;
-	peer_port = uh->src_port;
-	our_port = uh->dst_port;
-	arp_learn(n, peer_ip, &peer_mac, false);
-	n->st->udp_datagrams++;
+	peer_mac = ld64(req + ETH_SRC); /* and the ethertype */
+	dst = ld32(req + F_SRC);
+	ports = ld32(req + F_UDP);
+	/* The reply's ports are the request's, swapped: a rotation by 16. */
+	ports = ports << 16 | ports >> 16;
 
-	f = r - ETH_LEN - IP_LEN - UDP_LEN;
-	memcpy(f + ETH_DST, &peer_mac, RTE_ETHER_ADDR_LEN);
-	memcpy(f + ETH_SRC, &ifc->mac, RTE_ETHER_ADDR_LEN);
-	put_be16(f + ETH_TYPE, RTE_ETHER_TYPE_IPV4);
-	rip = (struct rte_ipv4_hdr *)(f + ETH_LEN);
-	ol = udp_hdrs(n, rip, peer_ip, our_port, peer_port, rlen, &phdr);
-	if (!(ol & RTE_MBUF_F_TX_UDP_CKSUM))
-		((struct rte_udp_hdr *)(rip + 1))->dgram_cksum =
-			udp_cksum_final(csum_bytes(rip + 1, UDP_LEN + rlen, phdr));
+	tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + rlen));
+	ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + rlen));
+	/* Per lcore; the queue spreads the lcores' sequences apart. */
+	id_be = rte_cpu_to_be_16((uint16_t)(n->ip_id++ + ref->id_off));
+	ip_ck = ref->ip_ck ? 0 : (uint16_t)~csum_fold(ref->ip_sum + tot_be + id_be + dst);
+	phdr = ref->phdr + dst + ulen_be;
 
-	m->data_off = (uint16_t)(start - ETH_LEN - IP_LEN - UDP_LEN);
-	m->data_len = (uint16_t)(ETH_LEN + IP_LEN + UDP_LEN + rlen);
+	f = r - F_HDRS;
+	st64(f, peer_mac); /* its last 2 bytes are rewritten by the next store */
+	st64(f + ETH_SRC, ref->eth_src);
+	/* 45 00 length id 00 00 (DF clear: a router may fragment a large reply) */
+	st64(f + F_IP,
+	     pair32(pair16(rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8), tot_be), pair16(id_be, 0)));
+	st64(f + F_FRAG + 2,
+	     pair32(pair16(rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP), ip_ck), ref->ip));
+	st64(f + F_DST, pair32(dst, ports));
+	st32(f + F_ULEN, pair16(ulen_be, ref->udp_ck ? csum_fold(phdr) : 0));
+	if (!ref->udp_ck) {
+		uint16_t ck = udp_cksum_final(csum_bytes(f + F_UDP, UDP_LEN + rlen, phdr));
+
+		memcpy(f + F_UCK, &ck, sizeof(ck));
+	}
+
+	m->data_off = (uint16_t)(start - F_HDRS);
+	m->data_len = (uint16_t)(F_HDRS + rlen);
 	m->pkt_len = m->data_len;
 	m->packet_type = 0;
 	m->vlan_tci = 0;
 	m->vlan_tci_outer = 0;
-	m->tx_offload = 0;
-	m->l2_len = ETH_LEN;
-	m->l3_len = IP_LEN;
-	m->ol_flags = ol;
-	wc_net_tx(n, m);
+	m->tx_offload = rte_mbuf_tx_offload(ETH_LEN, IP_LEN, 0, 0, 0, 0, 0);
+	m->ol_flags = ref->ol;
+	tx_queue(n, m);
 	return true;
 }
 
@@ -1209,107 +1426,119 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, unsigned int app,
  * source on the subnet or in the allowlist, all in one segment, every
  * checksum good. It accepts only frames the layered path above would
  * deliver in the same way, and has no effect on the ones it declines
- * (returns false), which that path then handles and counts.
+ * (returns false), which that path then handles and counts. Datagrams
+ * answered in place are counted in *answered, for the caller to add to
+ * udp_datagrams.
+ *
+ * The layered path's field tests are grouped into masked compares of
+ * header words with @p ref, each saying which fields it covers.
  */
-static inline bool udp_fast(struct wc_net *n, struct rte_mbuf *m)
+static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref *ref,
+					 struct rte_mbuf *m, uint64_t *answered)
 {
 	const struct wc_iface *ifc = n->ifc;
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(p + ETH_LEN);
-	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(p + ETH_LEN + IP_LEN);
+	const uint64_t cks = RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	uint64_t rx = m->ol_flags;
+	uint16_t dlen = m->data_len, tot, ulen;
 	struct wc_udp_peer peer;
-	uint32_t dst4, ours4;
-	uint16_t dst2, ours2, tot;
+	uint32_t src, w;
 	unsigned int app;
+	bool fast;
 
-	if (unlikely(m->data_len != m->pkt_len || m->data_len < ETH_LEN + IP_LEN + UDP_LEN ||
-		     (rx & RTE_MBUF_F_RX_VLAN_STRIPPED)))
+	/* One segment, at least the headers; no tag stripped by the NIC. */
+	if (unlikely(dlen != m->pkt_len || dlen < F_HDRS || (rx & RTE_MBUF_F_RX_VLAN_STRIPPED)))
 		return false;
-	memcpy(&dst4, p + ETH_DST, 4);
-	memcpy(&dst2, p + ETH_DST + 4, 2);
-	memcpy(&ours4, &ifc->mac, 4);
-	memcpy(&ours2, (const uint8_t *)&ifc->mac + 4, 2);
-	if (unlikely(dst4 != ours4 || dst2 != ours2 ||
-		     get_be16(p + ETH_TYPE) != RTE_ETHER_TYPE_IPV4))
+	/*
+	 * Destination our MAC (broadcast is the layered path's), ethertype
+	 * IPv4 (so no tag in the frame), version 4 and IHL 5 (no options).
+	 */
+	if (unlikely((ld64(p) & ref->mac_mask) != ref->mac ||
+		     (ld32(p + ETH_TYPE) & bytes4(0xff, 0xff, 0xff, 0)) !=
+			     bytes4(0x08, 0x00, RTE_IPV4_VHL_DEF, 0)))
 		return false;
-	tot = rte_be_to_cpu_16(ip->total_length);
-	if (unlikely(ip->version_ihl != RTE_IPV4_VHL_DEF || tot < IP_LEN + UDP_LEN ||
-		     tot > m->data_len - ETH_LEN || ip->time_to_live == 0 ||
-		     (ip->fragment_offset &
-		      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
-		     ip->next_proto_id != IPPROTO_UDP || ip->dst_addr != ifc->ip))
+	/*
+	 * Neither more fragments nor an offset (DF may be set), protocol UDP;
+	 * then TTL not 0, destination our address.
+	 */
+	w = ld32(p + F_FRAG);
+	if (unlikely((w & bytes4(0x3f, 0xff, 0, 0xff)) != bytes4(0, 0, 0, IPPROTO_UDP) ||
+		     (w & bytes4(0, 0, 0xff, 0)) == 0 || ld32(p + F_DST) != ref->ip))
 		return false;
-	switch (rx & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
-	case RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN:
-		if (csum_fold(csum_bytes(ip, IP_LEN, 0)) != 0xffff)
+	/*
+	 * The UDP length is the IPv4 payload's (udp_input() is that strict)
+	 * and at least a header, so the total length is at least 28; the
+	 * datagram lies in the frame.
+	 */
+	tot = rte_be_to_cpu_16(ld16(p + F_TOT));
+	ulen = rte_be_to_cpu_16(ld16(p + F_ULEN));
+	if (unlikely((uint32_t)ulen + IP_LEN != tot || ulen < UDP_LEN ||
+		     (uint32_t)ETH_LEN + tot > dlen))
+		return false;
+	/* Checksums: both verified by the NIC, or as ipv4_input()/udp_input() check them. */
+	if (unlikely((rx & cks) != (RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD)) &&
+	    !fast_cksums_ok(p, rx, tot))
+		return false;
+	/*
+	 * The source: one range compare and one equality for a host of our
+	 * subnet (not martian, not open), else martian() and the policy of
+	 * udp_input() in full.
+	 */
+	src = ld32(p + F_SRC);
+	if (unlikely(rte_be_to_cpu_32(src) - ref->host_lo >= ref->span || src == ref->ip) &&
+	    (martian(ifc, src) || (!on_subnet(ifc, src) && !allowed(ifc, src))))
+		return false;
+	if (likely(ld16(p + F_UDP + 2) == ref->port0)) {
+		app = 0;
+		fast = ref->fast0;
+	} else {
+		for (app = 1; app < ifc->n_apps && app < WC_UDP_APPS; app++)
+			if (ifc->apps[app].port == ld16(p + F_UDP + 2))
+				break;
+		if (unlikely(app >= ifc->n_apps || app == WC_UDP_APPS))
 			return false;
-		break;
-	case RTE_MBUF_F_RX_IP_CKSUM_BAD:
-		return false;
-	default:
-		break;
+		fast = ifc->apps[app].fast != NULL;
 	}
-	if (unlikely(martian(ifc, ip->src_addr) || rte_be_to_cpu_16(uh->dgram_len) != tot - IP_LEN))
-		return false;
-	if (uh->dgram_cksum != 0) {
-		switch (rx & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
-		case RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN: {
-			uint64_t sum = csum_udp_phdr(ip->src_addr, ip->dst_addr, uh->dgram_len);
-
-			if (csum_fold(csum_bytes(uh, tot - IP_LEN, sum)) != 0xffff)
-				return false;
-			break;
-		}
-		case RTE_MBUF_F_RX_L4_CKSUM_BAD:
-			return false;
-		default:
-			break;
-		}
-	}
-	for (app = 0; app < ifc->n_apps && app < WC_UDP_APPS; app++)
-		if (ifc->apps[app].port == uh->dst_port)
-			break;
-	if (unlikely(app == ifc->n_apps || app == WC_UDP_APPS))
-		return false;
-	if (unlikely(!on_subnet(ifc, ip->src_addr) && !allowed(ifc, ip->src_addr)))
-		return false;
 
 	/* Accepted: from here on, what ipv4_input() and udp_input() do. */
-	if (ifc->apps[app].fast != NULL && udp_in_place(n, app, m, tot))
+	arp_refresh(n, ref, src, p + ETH_SRC);
+	if (fast && udp_in_place(n, ref, app, m, tot)) {
+		(*answered)++;
 		return true;
+	}
 	memcpy(&peer.mac, p + ETH_SRC, RTE_ETHER_ADDR_LEN);
-	peer.ip = ip->src_addr;
-	peer.port = uh->src_port;
+	peer.ip = src;
+	peer.port = ld16(p + F_UDP);
 	peer.vlan_tci = 0;
-	peer.local_port = uh->dst_port;
+	peer.local_port = ld16(p + F_UDP + 2);
 	peer.open = false;
-	arp_learn(n, peer.ip, &peer.mac, false);
-	if (m->data_len != ETH_LEN + tot) {
+	if (dlen != ETH_LEN + tot) {
 		/* Ethernet padding is not part of the datagram. */
 		m->data_len = (uint16_t)(ETH_LEN + tot);
 		m->pkt_len = ETH_LEN + tot;
 	}
 	n->st->udp_datagrams++;
-	udp_deliver(n, app, &peer, m, ETH_LEN + IP_LEN + UDP_LEN,
-		    (uint16_t)(tot - IP_LEN - UDP_LEN));
+	udp_deliver(n, app, &peer, m, F_HDRS, (uint16_t)(tot - IP_LEN - UDP_LEN));
 	return true;
 }
 
 void wc_net_input(struct wc_net *n, struct rte_mbuf **pkts, uint16_t count)
 {
-	uint64_t bytes = 0;
+	struct fast_ref ref;
+	uint64_t bytes = 0, answered = 0;
 
+	fast_ref_init(&ref, n);
 	for (uint16_t i = 0; i < count; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		if (i + 1 < count)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		bytes += m->pkt_len;
-		if (!udp_fast(n, m))
+		if (!udp_fast(n, &ref, m, &answered))
 			eth_input(n, m);
 	}
 	/* Per burst: nothing that runs inside the burst reads them. */
 	n->st->rx_packets += count;
 	n->st->rx_bytes += bytes;
+	n->st->udp_datagrams += answered;
 }

@@ -351,6 +351,26 @@ static void echo_app(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 	wc_udp_send(n, peer, m);
 }
 
+/*
+ * The same echo answered in place (wc_udp_fast_t), for the stack's fast
+ * path; it counts in calls too, so a frame it answers that the stack should
+ * have dropped fails EXPECT_DROP().
+ */
+static uint16_t echo_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
+			  uint8_t *reply, uint16_t room)
+{
+	struct app_log *a = arg;
+
+	(void)n;
+	if (len == 0 || len > room)
+		return 0;
+	a->calls++;
+	a->len = len;
+	memcpy(a->payload, payload, len);
+	memcpy(reply, payload, len);
+	return len;
+}
+
 /* ---- fixtures ----------------------------------------------------------- */
 
 static int setup(void **state)
@@ -1588,6 +1608,193 @@ static void test_random_frames(void **state)
 	assert_int_equal(st.tx_dropped, 0);
 }
 
+/* ---- the fast path: same verdicts, same replies ------------------------- */
+
+/* The drop tests again with an application that answers in place. */
+static void test_ip_drops_fast(void **state)
+{
+	ifc.apps[0].fast = echo_fast;
+	test_ip_drops(state);
+}
+
+static void test_udp_bad_fast(void **state)
+{
+	ifc.apps[0].fast = echo_fast;
+	test_udp_bad(state);
+}
+
+static void test_rx_cksum_flags_fast(void **state)
+{
+	ifc.apps[0].fast = echo_fast;
+	test_rx_cksum_flags(state);
+}
+
+static void test_truncated_fast(void **state)
+{
+	ifc.apps[0].fast = echo_fast;
+	test_truncated(state);
+}
+
+/* A reply as the port got it: bytes and the fields a NIC reads. */
+struct sent {
+	unsigned int n;
+	size_t len[4];
+	uint64_t ol[4];
+	uint16_t l2[4], l3[4];
+	uint8_t bytes[4][2048];
+};
+
+static void take_sent(struct sent *s)
+{
+	struct rte_mbuf *out[4];
+
+	s->n = collect(out, 4);
+	for (unsigned int i = 0; i < s->n; i++) {
+		assert_true(out[i]->pkt_len <= sizeof(s->bytes[i]));
+		s->len[i] = flat(out[i], s->bytes[i]);
+		s->ol[i] = out[i]->ol_flags;
+		s->l2[i] = out[i]->l2_len;
+		s->l3[i] = out[i]->l3_len;
+	}
+	rte_pktmbuf_free_bulk(out, s->n);
+}
+
+/*
+ * Mutated UDP frames, each fed twice from the same state: to an application
+ * without an answer in place (every frame through wc_udp_send()), then to
+ * one with it. Counters, ARP cache, IP id and the replies' bytes must come
+ * out the same: the fast path neither accepts a frame the layered path
+ * would treat otherwise nor answers differently. Interface masks, sources,
+ * allowlist and offloads vary to reach every branch of the source test.
+ */
+static void test_fast_same(void **state)
+{
+	static const uint32_t masks[] = { 0xffffff00, 0xffffff00, 0xfffffffc, 0xfffffffe,
+					  0xffffffff, 0xffff0000, 0xff000000, 0xf0000000,
+					  0xffff00ff, 0 };
+	static const uint64_t flags[] = {
+		0,
+		RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+		RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+		RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+		RTE_MBUF_F_RX_IP_CKSUM_NONE | RTE_MBUF_F_RX_L4_CKSUM_NONE,
+		RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+		RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_BAD,
+		RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_IP_CKSUM_GOOD |
+			RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+	};
+	static struct wc_net before;
+	static struct wc_arp_entry arp_a[WC_ARP_SLOTS];
+	static struct sent a, b;
+	static uint8_t f[2048], data[1500];
+	unsigned int answered = 0;
+
+	(void)state;
+	fill(data, sizeof(data), 9);
+	for (int iter = 0; iter < 20000; iter++) {
+		uint32_t mask = masks[rnd() % RTE_DIM(masks)];
+		uint32_t subnet = OUR_IP & mask, src;
+		struct wc_lcore_stats st0, st_a;
+		size_t len, plen = rnd() % 8 == 0 ? rnd() % 1400 : 1 + rnd() % 60;
+		size_t seg = rnd() % 8 == 0 ? 1 + rnd() % 100 : 0;
+		uint64_t ol = flags[rnd() % RTE_DIM(flags)];
+		uint16_t ip_id_a;
+
+		switch (rnd() % 8) {
+		case 0:
+			src = subnet;
+			break;
+		case 1:
+			src = subnet | ~mask;
+			break;
+		case 2:
+			src = OUR_IP;
+			break;
+		case 3:
+			src = rnd();
+			break;
+		case 4:
+			src = IP4(10, 200, 8, rnd() & 0xff);
+			break;
+		default:
+			src = subnet | (rnd() & ~mask);
+			break;
+		}
+		ifc.netmask = rte_cpu_to_be_32(mask);
+		ifc.n_allow = rnd() % 2;
+		assert_int_equal(wc_cidr_parse("10.200.8.0/23", &ifc.allow[0]), 0);
+		ifc.udp_open = rnd() % 4 == 0;
+		ifc.udp_open_budget = 3000;
+		ifc.tx_offloads = (rnd() % 2 ? RTE_ETH_TX_OFFLOAD_IPV4_CKSUM : 0) |
+				  (rnd() % 2 ? RTE_ETH_TX_OFFLOAD_UDP_CKSUM : 0);
+		memcpy(src_mac, cli_mac, 6);
+		if (rnd() % 16 == 0)
+			src_mac[5] = (uint8_t)rnd();
+		len = udp_frame(f, rnd() % 16 == 0 ? 7 : -1, src, (uint16_t)rnd(),
+				rnd() % 16 ? MC_PORT : (uint16_t)rnd(), data, plen);
+		if (rnd() % 2) {
+			unsigned int k = 1 + rnd() % 3;
+
+			for (unsigned int i = 0; i < k; i++)
+				f[rnd() % 42] ^= (uint8_t)(1u << (rnd() % 8));
+			if (rnd() % 2 && (f[14] & 0xf) == 5) {
+				ip_fix(f + 14);
+				if (get16(f + 16) >= 28 && 14 + (size_t)get16(f + 16) <= len)
+					udp_fix(f + 14);
+			}
+		}
+		if (rnd() % 8 == 0 && len > 0)
+			len = rnd() % len;
+		else if (rnd() % 8 == 0)
+			for (size_t add = rnd() % 40; add > 0; add--)
+				f[len++] = (uint8_t)rnd();
+		if (rnd() % 8 == 0)
+			net->now_tsc += net->tsc_hz / 10;
+
+		before = *net;
+		st0 = st;
+		ifc.apps[0].fast = NULL;
+		{
+			struct rte_mbuf *m = mk(f, len, seg);
+
+			m->ol_flags = ol;
+			input(m);
+		}
+		take_sent(&a);
+		st_a = st;
+		ip_id_a = net->ip_id;
+		memcpy(arp_a, net->arp, sizeof(arp_a));
+
+		*net = before;
+		st = st0;
+		ifc.apps[0].fast = echo_fast;
+		{
+			struct rte_mbuf *m = mk(f, len, seg);
+
+			m->ol_flags = ol;
+			input(m);
+		}
+		take_sent(&b);
+		ifc.apps[0].fast = NULL;
+
+		if (memcmp(&st, &st_a, sizeof(st)) != 0)
+			fail_msg("iter %d: counters differ with the answer in place", iter);
+		assert_memory_equal(net->arp, arp_a, sizeof(arp_a));
+		assert_int_equal(net->ip_id, ip_id_a);
+		assert_int_equal(b.n, a.n);
+		for (unsigned int i = 0; i < a.n; i++) {
+			assert_int_equal(b.len[i], a.len[i]);
+			assert_memory_equal(b.bytes[i], a.bytes[i], a.len[i]);
+			assert_int_equal(b.ol[i], a.ol[i]);
+			assert_int_equal(b.l2[i], a.l2[i]);
+			assert_int_equal(b.l3[i], a.l3[i]);
+		}
+		answered += a.n;
+	}
+	/* The mix had both outcomes in numbers. */
+	assert_true(answered > 2000 && answered < 19000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1611,6 +1818,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cidr_parse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ip_drops_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_bad_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_cksum_flags_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_same, setup, teardown),
 	};
 	struct wc_test_port tp;
 	int rc;
