@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The item store: one partition, a segmented log over preallocated memory
- * indexed by an rte_hash.
+ * and a bucketed index of tagged item offsets.
  *
  * Memory layout. The whole memory limit is taken up front (hugepages in
  * production) and cut into equal power-of-two segments. Items are appended
@@ -20,7 +20,7 @@
  *   |      | 0-254|      |      |             | cas 8   (each only if needed)|     |       |
  *   +------+------+------+------+------+------+- - - - - - - - - - - - - - -+-----+-------+
  *
- *   obits (owner only):  WON 0x01 | STALE 0x02 | DEAD 0x04 | chain index << 5
+ *   obits (owner only):  WON 0x01 | STALE 0x02 | DEAD 0x04
  *   rbits (any reader):  FETCHED 0x01 | VISITED 0x02          (hints, plain stores)
  *                        WIDE 0x08 | HAS_FLAGS 0x10 | HAS_EXP 0x20 | HAS_CAS 0x40
  *                                      (layout: set before publication, never after)
@@ -43,16 +43,28 @@
  * guards in-place metadata changes against remote readers in place of a
  * per-item version byte. There is no per-item pointer, hash or index position.
  *
- * Index. rte_hash keyed by 8 bytes, data = item pointer, cut into up to
- * IDX_TABS_MAX tables near 95% of a power of two each (see struct idx_tab),
- * a key's table picked from its hash. The index key of a
- * key is its 64-bit hash h; when two different keys share h, the second takes
- * h ^ salt[1], the third h ^ salt[2], and so on (a chain of at most
- * CHAIN_MAX derived keys). A lookup walks the chain until the stored key
- * matches or a derived key is absent; a delete moves the last member of the
- * chain into the hole so the walk never stops early. An item's chain index
- * is kept in its bits, so the store recovers its derived key from the hash
- * of its key, computed again (item_hash()), without storing either.
+ * Index. An array of 64-byte buckets of 8 slots, taken whole at create and
+ * sized for max_items at 85% of its slots (about 9.4 bytes an item). A slot
+ * is 0 or a 16-bit tag from the key's hash over the item's offset in the
+ * partition's memory (48 bits, in units of ITEM_ALIGN). Every key has two
+ * buckets, both from its hash, and lives in either: a lookup reads the
+ * first, compares tags, then the full key in the item, and reads the second
+ * only if that failed (a miss reads both). An insert takes a free slot of
+ * the first bucket, else of the second, else moves one entry of the two to
+ * its own other bucket; if none can move (about once in a million inserts
+ * with random hashes at full fill, or for keys made to share a hash), the
+ * least recently used item of the two buckets is evicted to make room. Keys
+ * that share the whole 64-bit hash are told apart by the key in the item,
+ * so at most 16 can live at once (two buckets). Nothing per item is kept
+ * for the index: the store finds an item's slot from the hash of its key,
+ * computed again (item_hash()).
+ *
+ * Why not rte_hash: it keeps a copy of the (8-byte) index key and a pointer
+ * per entry in a separate key store, 64-byte buckets for a power of two of
+ * entries and a free-slot ring, 29 bytes an item measured, and a lookup of
+ * 68 instructions plus the table selection and collision chain around it;
+ * this index takes 9.4 bytes and about 20 instructions for a hit in the
+ * first bucket (docs/PERFORMANCE.md).
  *
  * Reclaiming space, cheapest first: a sealed segment whose items are all
  * dead is freed at once; a mostly-dead segment near the FIFO head is
@@ -69,14 +81,15 @@
  * Remote readers (CREW). With cfg->qsbr, other lcores read through
  * wc_store_read() while the owner writes. A published item's key, value,
  * flags and length never change: overwrites, appends and incr/decr write a
- * new item and repoint the index entry (one atomic pointer store in an
- * RW_CONCURRENCY_LF rte_hash). An emptied segment is retired with an RCU
- * token and reused only after a grace period. A deleted key's index slot is
- * freed at once: a reader still holding its old position may then compare
- * the slot's next key, or take its next item pointer, but every pointer it
- * can read is to an item linked after the reader's last quiescent state or
- * still under its grace period, and the reader compares the full key in the
- * item, so the worst it sees is a miss for a key deleted during its read.
+ * new item and repoint the index entry (one atomic 8-byte store of its
+ * slot). An emptied segment is retired with an RCU token and reused only
+ * after a grace period. A deleted key's slot is cleared and may be taken at
+ * once: a reader reads each slot once, whole, and every offset it can read
+ * is of an item linked after the reader's last quiescent state or still
+ * under its grace period, and the reader compares the full key in the item,
+ * so the worst it sees is a miss for a key deleted during its read. An
+ * entry moved to its other bucket (idx_make_room()) is written there before
+ * it is cleared here, under seq, so a reader that missed it looks again.
  * Nothing on this path waits for a grace period unless the reserve of free
  * and retired segments (RESV_RCU()) ran out; that wait is bounded and counted.
  */
@@ -89,7 +102,6 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
 #include <rte_rcu_qsbr.h>
@@ -106,7 +118,7 @@
 struct wc_item {
 	uint8_t klen;
 	uint8_t vlen8;	/* value length, or VLEN_WIDE: a 32-bit length opens opt[] */
-	uint8_t obits;	/* owner-written: WON, STALE, DEAD, chain index */
+	uint8_t obits;	/* owner-written: WON, STALE, DEAD */
 	uint8_t rbits;	/* FETCHED, VISITED (any reader); layout bits, fixed at birth */
 	uint16_t atime; /* last access, seconds from the segment's base, saturating */
 	uint8_t opt[];	/* [vlen 4] [flags 4] [exptime 4] [cas 8], then key, value */
@@ -117,9 +129,8 @@ struct wc_item {
 #define VLEN_WIDE  255u
 
 /* obits */
-#define IT_PUBLIC      (WC_ITEM_WON | WC_ITEM_STALE)
-#define IT_DEAD	       0x04
-#define IT_CHAIN_SHIFT 5
+#define IT_PUBLIC (WC_ITEM_WON | WC_ITEM_STALE)
+#define IT_DEAD	  0x04
 /* rbits: hints any reader sets ... */
 #define IT_FETCHED 0x01
 #define IT_VISITED 0x02
@@ -132,7 +143,6 @@ struct wc_item {
 #define IT_HAS_EXP   0x20
 #define IT_HAS_CAS   0x40
 #define IT_LAYOUT    (IT_WIDE | IT_HAS_FLAGS | IT_HAS_EXP | IT_HAS_CAS)
-#define CHAIN_MAX    8 /* 3 bits of chain index */
 
 /*
  * The 16-bit last-access time counts seconds from ATIME_BACK before the
@@ -145,21 +155,6 @@ struct wc_item {
  */
 #define ATIME_BACK 8192
 #define ATIME_MAX  65535
-
-/*
- * Derived index keys of a chain. Large odd constants, so that a derived key
- * of one chain equals a key of another only by a 64-bit coincidence.
- */
-static const uint64_t chain_salt[CHAIN_MAX] = {
-	0,
-	0x9e3779b97f4a7c15ULL,
-	0xbf58476d1ce4e5b9ULL,
-	0x94d049bb133111ebULL,
-	0xd6e8feb86659fd93ULL,
-	0xa0761d6478bd642fULL,
-	0xe7037ed1a0b428dbULL,
-	0x8ebc6af09c88c6e3ULL,
-};
 
 /*
  * A segment's life: FREE -> ACTIVE (items appended) -> SEALED (in the FIFO)
@@ -203,33 +198,16 @@ struct seg {
 #define PIN_RESV    0
 #define PIN_OP	    1
 
-/*
- * One of the index's tables. rte_hash rounds its buckets (8 bytes an entry)
- * and its free-slot ring (4 bytes) up to a power of two of entries: an
- * index of 1.1 times a power of two would pay for 2. The index is cut
- * instead into a few tables each near 95% of a power of two (what cuckoo
- * buckets of 8 take before an insert fails), and a key's table is chosen
- * from its hash in proportion to the tables' sizes, so they fill together.
- */
-struct idx_tab {
-	struct rte_hash *h;
-	uint32_t end;	  /* cumulative entries up to this table */
-	uint32_t entries; /* what the table was created with */
-	uint32_t sig_bit; /* forced in every signature (idx_sig_bit()) */
-};
-
-#define IDX_TABS_MAX 4
-#define IDX_FILL     95 /* percent of a table's power of two it is given */
-
 struct wc_store {
-	struct idx_tab tab[IDX_TABS_MAX];
-	uint32_t ntab;
+	uint64_t *idx; /* nbkt buckets of IDX_WAYS slots */
+	uint32_t nbkt;
+	uint64_t idx_count;	   /* slots in use */
 	struct rte_rcu_qsbr *qsbr; /* NULL: no remote readers */
 	/*
 	 * Bumped (odd while under way) around every change a remote reader
-	 * could see half done: an index change that moves a key between the
-	 * derived keys of a chain (a reader that missed can tell a real miss
-	 * from one that raced with the move), and the in-place metadata
+	 * could see half done: an index entry moved to its other bucket (a
+	 * reader that missed can tell a real miss from one that raced with
+	 * the move), and the in-place metadata
 	 * changes of a published item (exptime, CAS, meta bits). One counter
 	 * for the partition instead of a version byte per item: a reader
 	 * retries when any item changed under it, which is rare (touch, meta
@@ -249,8 +227,7 @@ struct wc_store {
 	int32_t ret_head; /* retired segments, oldest token first */
 	int32_t ret_tail;
 	uint32_t nretired;
-	uint64_t max_items;   /* linked items allowed */
-	uint32_t idx_entries; /* what the index was created with, all tables */
+	uint64_t max_items; /* linked items allowed */
 	uint32_t nsealed;
 	int32_t pin[2]; /* segments that must not move: open reservation, current op */
 	int32_t busy;	/* segment being walked; not released under the walker */
@@ -296,75 +273,6 @@ struct wc_store {
 uint64_t wc_store_hash(const void *key, size_t klen)
 {
 	return XXH3_64bits(key, klen);
-}
-
-/*
- * The 32-bit signature rte_hash files an index key under: its low bits pick
- * the primary bucket, bits 16..31 (the short signature) are XORed in to
- * pick the alternative one. Multiply-shift spreads any 64-bit input, XXH3's
- * or one a caller made up. One bit of the short signature that falls inside
- * the bucket mask is forced on so that the two buckets of a key never
- * coincide: with equal buckets rte_hash 22.11 can add an update of an
- * existing key as a second entry once the bucket is crowded (a randomized
- * test here found it; the cost is one bit of the short signature). The bit
- * must lie outside the primary bucket's bits, or half the buckets would
- * never be primary: bit 16 while there are at most 2^15 buckets, bit 31
- * above (idx_sig_bit()).
- */
-static inline uint32_t idx_sig_of(uint64_t d, uint32_t bit)
-{
-	return (uint32_t)((d * 0x9e3779b97f4a7c15ULL) >> 32) | bit;
-}
-
-static inline uint32_t idx_sig_bit(uint32_t entries)
-{
-	uint32_t buckets = rte_align32pow2(entries) / 8;
-
-	return buckets <= (1u << 15) ? 0x10000u : 0x80000000u;
-}
-
-/* The table an index key lives in: multiply-shift bits independent of the
- * signature's, scaled to the entries, then the table that holds that rank. */
-static inline const struct idx_tab *idx_tab_of(const struct wc_store *s, uint64_t d)
-{
-	const struct idx_tab *t = &s->tab[0];
-	uint32_t x;
-
-	if (likely(s->ntab == 1))
-		return t;
-	x = (uint32_t)((((d * 0xd6e8feb86659fd93ULL) >> 32) * s->idx_entries) >> 32);
-	while (x >= t->end)
-		t++;
-	return t;
-}
-
-static uint32_t isqrt(uint32_t n)
-{
-	uint32_t r = 0;
-
-	while ((uint64_t)(r + 1) * (r + 1) <= n)
-		r++;
-	return r;
-}
-
-static uint32_t idx_hash_func(const void *key, uint32_t len, uint32_t init)
-{
-	uint64_t d;
-
-	RTE_SET_USED(len);
-	memcpy(&d, key, sizeof(d));
-	return idx_sig_of(d, init);
-}
-
-/* rte_hash's key comparison (0 = equal) for the 8-byte index keys. */
-static int idx_key_cmp(const void *a, const void *b, size_t len)
-{
-	uint64_t x, y;
-
-	RTE_SET_USED(len);
-	memcpy(&x, a, sizeof(x));
-	memcpy(&y, b, sizeof(y));
-	return x != y;
 }
 
 /* ---- items ---- */
@@ -470,16 +378,6 @@ static inline uint32_t item_exptime(const struct wc_item *it)
 static inline uint32_t item_size(const struct wc_item *it)
 {
 	return item_mem(it->klen, item_vlen(it), it->rbits);
-}
-
-static inline unsigned item_chain(const struct wc_item *it)
-{
-	return it->obits >> IT_CHAIN_SHIFT;
-}
-
-static inline void item_set_chain(struct wc_item *it, unsigned ci)
-{
-	it->obits = (uint8_t)((it->obits & ((1u << IT_CHAIN_SHIFT) - 1)) | (ci << IT_CHAIN_SHIFT));
 }
 
 static inline bool item_expired(const struct wc_store *s, const struct wc_item *it)
@@ -816,35 +714,59 @@ static void item_mark_dead(struct wc_store *s, struct wc_item *it)
 
 /* ---- index ---- */
 
-/* Delete an index key. An LF table keeps the slot until told (its
- * no_free_on_del default); it is given back at once, as the top of this file
- * explains. */
-static void idx_del(struct wc_store *s, uint64_t d)
-{
-	const struct idx_tab *t = idx_tab_of(s, d);
-	int32_t pos = rte_hash_del_key_with_hash(t->h, &d, idx_sig_of(d, t->sig_bit));
+/*
+ * The index (see the top of this file): 64-byte buckets of IDX_WAYS slots,
+ * a slot 0 (empty) or a tag in its top 16 bits over the item's offset in
+ * the partition's memory in units of ITEM_ALIGN. Every key has two
+ * buckets, both chosen from its hash; it lives in either.
+ */
+#define IDX_WAYS	8
+#define IDX_FILL	85 /* percent of the slots max_items may take */
+#define IDX_OFF_BITS	48
+#define IDX_OFF_MASK	((1ULL << IDX_OFF_BITS) - 1)
+#define IDX_ENTRIES_MAX (1u << 30)
 
-	if (s->qsbr != NULL && pos >= 0)
-		rte_hash_free_key_with_position(t->h, pos);
+/*
+ * A key's tag and buckets each come from its hash by a multiply-shift of
+ * their own, which spreads any 64-bit input, XXH3's or one a caller made
+ * up, and keeps the three apart. Buckets are scaled by multiplication: any
+ * number of them, no rounding to a power of two.
+ */
+
+/* The tag a key's slots carry, in place: 15 bits, never 0. */
+static inline uint64_t idx_tag(uint64_t h)
+{
+	return (((h * 0xd6e8feb86659fd93ULL) >> 48) | 1) << IDX_OFF_BITS;
 }
 
-/* Add index key @p d for @p it, or point an existing one at it. */
-static inline int idx_add(struct wc_store *s, uint64_t d, struct wc_item *it)
+static inline uint32_t idx_b1(const struct wc_store *s, uint64_t h)
 {
-	const struct idx_tab *t = idx_tab_of(s, d);
-
-	return rte_hash_add_key_with_hash_data(t->h, &d, idx_sig_of(d, t->sig_bit), it);
+	return (uint32_t)(((h * 0x9e3779b97f4a7c15ULL) >> 32) * s->nbkt >> 32);
 }
 
-static inline int idx_get(struct wc_store *s, uint64_t d, struct wc_item **it)
+/* The second bucket; never the first one. */
+static inline uint32_t idx_b2(const struct wc_store *s, uint64_t h, uint32_t b1)
 {
-	void *data;
-	const struct idx_tab *t = idx_tab_of(s, d);
-	int ret = rte_hash_lookup_with_hash_data(t->h, &d, idx_sig_of(d, t->sig_bit), &data);
+	uint32_t b = (uint32_t)(((h * 0xbf58476d1ce4e5b9ULL) >> 32) * s->nbkt >> 32);
 
-	if (ret >= 0)
-		*it = data;
-	return ret;
+	if (unlikely(b == b1))
+		b = b1 + 1 == s->nbkt ? 0 : b1 + 1;
+	return b;
+}
+
+static inline uint64_t *idx_bkt(const struct wc_store *s, uint32_t b)
+{
+	return s->idx + (size_t)b * IDX_WAYS;
+}
+
+static inline uint64_t idx_slot_val(const struct wc_store *s, const struct wc_item *it, uint64_t h)
+{
+	return idx_tag(h) | (uint64_t)((const uint8_t *)it - s->mem) / ITEM_ALIGN;
+}
+
+static inline struct wc_item *idx_slot_item(const struct wc_store *s, uint64_t v)
+{
+	return (struct wc_item *)(s->mem + (v & IDX_OFF_MASK) * ITEM_ALIGN);
 }
 
 /* The base hash of an item's key: computed again from the key, which costs
@@ -872,90 +794,183 @@ static inline bool key_eq(const void *a, const void *b, size_t n)
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-static __rte_always_inline struct wc_item *idx_find(struct wc_store *s, const void *key,
-						    size_t klen, uint64_t h)
+/* A tag matched @p other's, not the key of hash @p h: count it in *@p coll
+ * if their whole hashes are equal too (off the common path: tags of
+ * different hashes match once in some thousands of lookups). */
+static __rte_noinline void idx_count_coll(const struct wc_store *s, const struct wc_item *other,
+					  uint64_t h, uint64_t *coll)
 {
-	for (unsigned i = 0; i < CHAIN_MAX; i++) {
-		struct wc_item *it;
+	if (item_hash(s, other) == h)
+		(*coll)++;
+}
 
-		if (idx_get(s, h ^ chain_salt[i], &it) < 0)
-			return NULL;
-		if (it->klen == klen && key_eq(item_key(it), key, klen))
-			return it;
-		s->stats.hash_collisions++;
+/*
+ * The item of @p key, whose hash is @p h, in bucket @p b, by tag then full
+ * key, or NULL; whole-hash collisions met are added to *@p coll unless it
+ * is NULL. Safe under the owner's changes (see wc_store_read()): each slot
+ * is read once, whole.
+ */
+static __rte_always_inline struct wc_item *idx_scan(const struct wc_store *s, uint32_t b,
+						    uint64_t h, uint64_t tag, const void *key,
+						    size_t klen, uint64_t *coll)
+{
+	const uint64_t *p = idx_bkt(s, b);
+
+	for (unsigned int i = 0; i < IDX_WAYS; i++) {
+		uint64_t v = __atomic_load_n(&p[i], __ATOMIC_ACQUIRE);
+
+		if ((v & ~IDX_OFF_MASK) == tag) {
+			struct wc_item *it = idx_slot_item(s, v);
+
+			if (it->klen == klen && key_eq(item_key(it), key, klen))
+				return it;
+			if (coll != NULL)
+				idx_count_coll(s, it, h, coll);
+		}
 	}
 	return NULL;
 }
 
-/* Link a new item under base hash h at the first free derived key.
- * @return 0, -ENOSPC if the table is full, -ENOBUFS if the chain is. */
-static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
+/* The linked item of @p key, whose hash is @p h, or NULL. */
+static __rte_always_inline struct wc_item *idx_lookup(const struct wc_store *s, const void *key,
+						      size_t klen, uint64_t h, uint64_t *coll)
 {
-	for (unsigned i = 0; i < CHAIN_MAX; i++) {
-		uint64_t d = h ^ chain_salt[i];
-		struct wc_item *other;
-		int ret;
+	uint64_t tag = idx_tag(h);
+	uint32_t b1 = idx_b1(s, h);
+	struct wc_item *it = idx_scan(s, b1, h, tag, key, klen, coll);
 
-		if (idx_get(s, d, &other) >= 0)
-			continue;
-		/* Complete before the entry makes it visible to remote readers. */
-		item_set_chain(it, i);
-		ret = idx_add(s, d, it);
-		return ret < 0 ? ret : 0;
+	if (it != NULL)
+		return it;
+	return idx_scan(s, idx_b2(s, h, b1), h, tag, key, klen, coll);
+}
+
+static __rte_always_inline struct wc_item *idx_find(struct wc_store *s, const void *key,
+						    size_t klen, uint64_t h)
+{
+	return idx_lookup(s, key, klen, h, &s->stats.hash_collisions);
+}
+
+/* The slot holding value @p v, in either of the buckets of hash @p h. */
+static uint64_t *idx_slot_of(const struct wc_store *s, uint64_t v, uint64_t h)
+{
+	uint32_t b1 = idx_b1(s, h), b[2] = { b1, idx_b2(s, h, b1) };
+
+	for (unsigned int j = 0; j < 2; j++) {
+		uint64_t *p = idx_bkt(s, b[j]);
+
+		for (unsigned int i = 0; i < IDX_WAYS; i++)
+			if (p[i] == v)
+				return &p[i];
 	}
-	return -ENOBUFS;
+	return NULL;
 }
 
-/* Point the index entry of @p old, under derived key @p d, at @p nit. */
-static void idx_repoint_key(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
-			    uint64_t d)
+static inline uint64_t *idx_free_slot(const struct wc_store *s, uint32_t b)
 {
-	item_set_chain(nit, item_chain(old));
-	/* An update of an existing key: one atomic store of the data pointer. */
-	idx_add(s, d, nit);
+	uint64_t *p = idx_bkt(s, b);
+
+	for (unsigned int i = 0; i < IDX_WAYS; i++)
+		if (p[i] == 0)
+			return &p[i];
+	return NULL;
 }
 
-/* Point the index entry of @p old at @p nit (same derived key, same slot). */
-static void idx_repoint(struct wc_store *s, struct wc_item *old, struct wc_item *nit)
+/*
+ * Both buckets of a new key are full: move one of their entries to its own
+ * other bucket, if one has room, and return the slot it left. A remote
+ * reader may look in the entry's new bucket before it gets there and in
+ * its old one after it left, and miss: seq tells it to look again.
+ */
+static uint64_t *idx_make_room(struct wc_store *s, const uint32_t b[2])
 {
-	idx_repoint_key(s, old, nit, item_hash(s, old) ^ chain_salt[item_chain(old)]);
-}
+	for (unsigned int j = 0; j < 2; j++) {
+		uint64_t *p = idx_bkt(s, b[j]);
 
-/* Remove an item's index entry, keeping its chain walkable: the last member
- * of the same chain after it takes its slot. Members of other chains met on
- * the way (only by a 64-bit coincidence) are left where they are. */
-static void idx_remove(struct wc_store *s, struct wc_item *it, uint64_t h)
-{
-	unsigned ci = item_chain(it);
-	uint64_t d = h ^ chain_salt[ci];
-	struct wc_item *last = NULL;
-	unsigned li = ci;
+		for (unsigned int i = 0; i < IDX_WAYS; i++) {
+			uint64_t hx = item_hash(s, idx_slot_item(s, p[i]));
+			uint32_t x1 = idx_b1(s, hx), x2 = idx_b2(s, hx, x1);
+			uint64_t *q = idx_free_slot(s, x1 == b[j] ? x2 : x1);
 
-	for (unsigned j = ci + 1; j < CHAIN_MAX; j++) {
-		struct wc_item *jt;
-
-		if (idx_get(s, h ^ chain_salt[j], &jt) < 0)
-			break;
-		if (item_chain(jt) == j) {
-			last = jt;
-			li = j;
+			if (q == NULL)
+				continue;
+			seq_begin(s);
+			__atomic_store_n(q, p[i], __ATOMIC_RELEASE);
+			__atomic_store_n(&p[i], 0, __ATOMIC_RELEASE);
+			seq_end(s);
+			return &p[i];
 		}
 	}
-	if (last != NULL) {
-		uint64_t dl = h ^ chain_salt[li];
+	return NULL;
+}
 
-		/*
-		 * A remote reader looking for last may probe d before the move
-		 * and dl after it, and miss: seq tells it to look again.
-		 */
-		seq_begin(s);
-		item_set_chain(last, ci);
-		idx_add(s, d, last);
-		idx_del(s, dl);
-		seq_end(s);
-	} else {
-		idx_del(s, d);
+/* Link a new item under hash h.
+ * @return 0, or -ENOBUFS if both its buckets are full and no entry of
+ *         theirs can move aside. */
+static int idx_insert(struct wc_store *s, struct wc_item *it, uint64_t h)
+{
+	uint32_t b[2];
+	uint64_t *p;
+
+	b[0] = idx_b1(s, h);
+	b[1] = idx_b2(s, h, b[0]);
+	p = idx_free_slot(s, b[0]);
+	if (p == NULL)
+		p = idx_free_slot(s, b[1]);
+	if (p == NULL)
+		p = idx_make_room(s, b);
+	if (p == NULL)
+		return -ENOBUFS;
+	/* Release: the item is complete before a remote reader can find it. */
+	__atomic_store_n(p, idx_slot_val(s, it, h), __ATOMIC_RELEASE);
+	s->idx_count++;
+	return 0;
+}
+
+/*
+ * The entry to give up when both buckets of hash @p h are full and nothing
+ * moves aside (a rare coincidence of hashes, or keys made to collide): the
+ * least recently used item of the two buckets.
+ */
+static struct wc_item *idx_victim(const struct wc_store *s, uint64_t h)
+{
+	uint32_t b1 = idx_b1(s, h), b[2] = { b1, idx_b2(s, h, b1) };
+	struct wc_item *victim = NULL;
+	uint32_t oldest = UINT32_MAX;
+
+	for (unsigned int j = 0; j < 2; j++) {
+		const uint64_t *p = idx_bkt(s, b[j]);
+
+		for (unsigned int i = 0; i < IDX_WAYS; i++) {
+			struct wc_item *x = idx_slot_item(s, p[i]);
+			uint32_t a = atime_abs(s, x, x->atime);
+
+			if (a < oldest) {
+				oldest = a;
+				victim = x;
+			}
+		}
 	}
+	return victim;
+}
+
+/* Point the entry of @p old, whose key's hash is @p h, at @p nit: one atomic
+ * store, so a remote reader finds one or the other. */
+static void idx_repoint(struct wc_store *s, struct wc_item *old, struct wc_item *nit, uint64_t h)
+{
+	uint64_t *p = idx_slot_of(s, idx_slot_val(s, old, h), h);
+
+	RTE_VERIFY(p != NULL);
+	__atomic_store_n(p, idx_slot_val(s, nit, h), __ATOMIC_RELEASE);
+}
+
+/* Remove the entry of @p it, whose key's hash is @p h. */
+static void idx_remove(struct wc_store *s, struct wc_item *it, uint64_t h)
+{
+	uint64_t *p = idx_slot_of(s, idx_slot_val(s, it, h), h);
+
+	RTE_VERIFY(p != NULL);
+	__atomic_store_n(p, 0, __ATOMIC_RELEASE);
+	s->idx_count--;
 }
 
 /* ---- unlinking with accounting ---- */
@@ -1091,7 +1106,7 @@ static void item_move(struct wc_store *s, struct wc_item *it, bool clear_visited
 	item_copy(s, nit, it, item_exptime(it), true, item_cas(s, it));
 	if (clear_visited)
 		nit->rbits &= (uint8_t)~IT_VISITED;
-	idx_repoint(s, it, nit);
+	idx_repoint(s, it, nit, item_hash(s, it));
 	s->stats.bytes += item_size(nit);
 	s->stats.bytes -= item_size(it);
 	item_mark_dead(s, it);
@@ -1285,8 +1300,9 @@ static unsigned evict_active_prefix(struct wc_store *s, const struct wc_item *ke
 	return n;
 }
 
-/* Link a new item into the index, evicting the oldest items while the table
- * is full. @return 0 or -ENOMEM. */
+/* Link a new item into the index, evicting the oldest items while the index
+ * is full, or the least recently used of its key's buckets while those are.
+ * @return 0 or -ENOMEM. */
 static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 {
 	for (uint32_t tries = 0; tries <= s->nseg + 1; tries++) {
@@ -1295,8 +1311,12 @@ static int item_link(struct wc_store *s, struct wc_item *it, uint64_t h)
 
 		if (ret == 0)
 			return 0;
-		if (ret != -ENOSPC || s->no_evict)
-			break; /* chain full (only forced collisions), or may not evict */
+		if (s->no_evict)
+			break;
+		if (ret == -ENOBUFS) {
+			item_unlink(s, idx_victim(s, h), UNLINK_EVICTED);
+			continue;
+		}
 		v = fifo_victim(s);
 		if (v >= 0)
 			seg_empty(s, v, EMPTY_DROP, 0);
@@ -1353,8 +1373,8 @@ static void store_unregister(struct wc_store *s)
 /* ---- lifecycle ---- */
 
 /*
- * flush_all with remote readers: rte_hash_reset() may not run under lock-free
- * readers, so every linked item is unlinked one by one and the sealed
+ * flush_all with remote readers: their items' memory may not be reused at
+ * once, so every linked item is unlinked one by one and the sealed
  * segments are retired.
  * The active segment stays, with its dead items, and is appended to.
  */
@@ -1393,8 +1413,8 @@ static void store_reset(struct wc_store *s)
 		store_reset_rcu(s);
 		return;
 	}
-	for (uint32_t t = 0; t < s->ntab; t++)
-		rte_hash_reset(s->tab[t].h);
+	memset(s->idx, 0, (size_t)s->nbkt * IDX_WAYS * sizeof(*s->idx));
+	s->idx_count = 0;
 	s->fifo_head = s->fifo_tail = -1;
 	s->free_head = -1;
 	s->nfree = 0;
@@ -1441,13 +1461,12 @@ static void store_reset(struct wc_store *s)
 
 struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 {
-	struct rte_hash_parameters hp = { 0 };
 	struct wc_store *s = NULL;
 	size_t max_item, min_seg, seg;
 	uint64_t entries;
 	int err = EINVAL;
 
-	if (cfg == NULL || cfg->name == NULL || strlen(cfg->name) >= RTE_HASH_NAMESIZE)
+	if (cfg == NULL || cfg->name == NULL)
 		goto fail;
 	max_item = cfg->max_item_size != 0 ? cfg->max_item_size : DEF_MAX_ITEM;
 	if (max_item < WC_ITEM_HDR + 2 || max_item > (1u << 30))
@@ -1505,66 +1524,22 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 			(uint64_t)(s->nseg - resv) * (seg / item_mem(SIZING_KLEN, SIZING_VLEN, 0));
 	}
 	entries = RTE_MAX(entries, (uint64_t)64);
-	entries = RTE_MIN(entries, (uint64_t)RTE_HASH_ENTRIES_MAX);
+	entries = RTE_MIN(entries, (uint64_t)IDX_ENTRIES_MAX);
 	s->max_items = entries;
-	s->idx_entries = (uint32_t)entries;
-	hp.key_len = sizeof(uint64_t);
-	hp.hash_func = idx_hash_func;
-	hp.socket_id = cfg->socket_id;
-	/*
-	 * Remote readers: the index is read lock-free while the owner (the
-	 * only writer) changes it. Without them the plain table is cheaper on
-	 * the owner's lookups.
-	 */
-	if (cfg->qsbr != NULL)
-		hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-	for (uint32_t left = (uint32_t)entries, end = 0; left != 0; s->ntab++) {
-		struct idx_tab *t = &s->tab[s->ntab];
-		uint32_t n = left;
-		char name[RTE_HASH_NAMESIZE];
-
-		/* The largest power of two whose IDX_FILL share fits in what is
-		 * left, unless this is the last table or what is left is small. */
-		if (s->ntab < IDX_TABS_MAX - 1 && left > 4096) {
-			uint32_t p =
-				rte_align32prevpow2((uint32_t)((uint64_t)left * 100 / IDX_FILL));
-
-			n = RTE_MIN(left, (uint32_t)((uint64_t)p * IDX_FILL / 100));
-		}
-		/*
-		 * Keys fall to the tables at random, so a table may get more
-		 * than its share: four standard deviations of headroom, within
-		 * the power of two its buckets and ring are paid for anyway.
-		 */
-		uint32_t cap = n + 4 * isqrt(n) + 16;
-
-		cap = RTE_MIN(cap, rte_align32pow2(n + 1) - 1);
-		if (s->ntab == 0)
-			snprintf(name, sizeof(name), "%s", cfg->name);
-		else if (snprintf(name, sizeof(name), "%s.%u", cfg->name, s->ntab) >=
-			 (int)sizeof(name))
-			goto fail;
-		hp.name = name;
-		hp.entries = cap;
-		t->sig_bit = idx_sig_bit(cap);
-		hp.hash_func_init_val = t->sig_bit;
-		t->h = rte_hash_create(&hp);
-		if (t->h == NULL) {
-			err = rte_errno != 0 ? rte_errno : ENOMEM;
-			goto fail;
-		}
-		/* rte_hash compares 8-byte keys with a memcmp() call otherwise. */
-		rte_hash_set_cmp_func(t->h, idx_key_cmp);
-		t->entries = cap;
-		end += n;
-		t->end = end;
-		left -= n;
-	}
+	/* Buckets for IDX_FILL percent of their slots: two choices of bucket
+	 * and one move aside then leave an insert without room about once in
+	 * a million (idx_insert(), idx_victim()). */
+	s->nbkt = (uint32_t)((entries * 100 + IDX_WAYS * IDX_FILL - 1) / (IDX_WAYS * IDX_FILL));
+	s->nbkt = RTE_MAX(s->nbkt, 2u);
+	s->idx = rte_zmalloc_socket("wc_store_idx", (size_t)s->nbkt * IDX_WAYS * sizeof(*s->idx),
+				    RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	if (s->idx == NULL)
+		goto fail;
 
 	s->active = 0;
 	s->ret_head = s->ret_tail = -1;
 	store_reset(s);
-	s->qsbr = cfg->qsbr; /* after the reset above, which may use rte_hash_reset() */
+	s->qsbr = cfg->qsbr; /* after the reset above, which clears the index at once */
 	if (store_register(s) < 0) {
 		err = ENOSPC;
 		goto fail;
@@ -1582,8 +1557,7 @@ void wc_store_destroy(struct wc_store *s)
 	if (s == NULL)
 		return;
 	store_unregister(s);
-	for (uint32_t t = 0; t < s->ntab; t++)
-		rte_hash_free(s->tab[t].h);
+	rte_free(s->idx);
 	rte_free(s->mem);
 	rte_free(s->segs);
 	rte_free(s);
@@ -1913,10 +1887,11 @@ struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen,
 
 /*
  * The CREW read. What makes it safe without a lock:
- * - the index is an LF rte_hash: a lookup racing with the owner's change
- *   returns the old or the new item pointer, both still mapped (a slot
- *   freed and reused under the lookup yields another key's item, which the
- *   key compare rejects);
+ * - each index slot is read once, whole: a lookup racing with the owner's
+ *   change reads the old or the new item offset, both still mapped (a slot
+ *   cleared and taken again under the lookup yields another key's item,
+ *   which the key compare rejects); an entry moved between its buckets
+ *   under the lookup may be missed, and seq says so;
  * - item memory is reused only after every reader registered on s->qsbr
  *   has passed a quiescent state, so an item found here stays readable
  *   until this lcore's next quiescent state;
@@ -1935,7 +1910,7 @@ int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t has
 		return -ENOENT;
 	for (int tries = 0; tries < READ_TRIES; tries++) {
 		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-		struct wc_item *it = NULL;
+		struct wc_item *it;
 		uint32_t vlen, exptime, now;
 		uint64_t cas;
 		uint16_t at;
@@ -1943,16 +1918,8 @@ int wc_store_read(struct wc_store *s, const void *key, size_t klen, uint64_t has
 
 		if (seq & 1)
 			continue;
-		for (unsigned i = 0; i < CHAIN_MAX; i++) {
-			struct wc_item *x;
-
-			if (idx_get(s, hash ^ chain_salt[i], &x) < 0)
-				break;
-			if (x->klen == klen && key_eq(item_key(x), key, klen)) {
-				it = x;
-				break;
-			}
-		}
+		/* Collisions not counted: the owner's stats are its own. */
+		it = idx_lookup(s, key, klen, hash, NULL);
 		if (it == NULL) {
 			rte_smp_rmb();
 			if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq)
@@ -2073,7 +2040,7 @@ static struct wc_item *item_rewrite(struct wc_store *s, struct wc_item *it, uint
 	if (nit == NULL)
 		return NULL;
 	item_copy(s, nit, it, exptime, has_cas, cas);
-	idx_repoint(s, it, nit);
+	idx_repoint(s, it, nit, item_hash(s, it));
 	s->stats.bytes += item_size(nit);
 	s->stats.bytes -= item_size(it);
 	item_mark_dead(s, it);
@@ -2143,17 +2110,9 @@ static int publish(struct wc_store *s, struct wc_item *old, struct wc_item *nit,
 		   uint64_t h, uint64_t *cas_out)
 {
 	if (old != NULL) {
-		/*
-		 * old was found under base hash h, so it is indexed at h's
-		 * derived key for its chain position: no need to read that key
-		 * back from the index (rte_hash_get_key_with_position() costs a
-		 * whole lookup).
-		 */
-		uint64_t d = h ^ chain_salt[item_chain(old)];
-
 		uint32_t osz = item_size(old);
 
-		idx_repoint_key(s, old, nit, d);
+		idx_repoint(s, old, nit, h);
 		s->stats.bytes -= osz;
 		item_kill(s, old, osz);
 	} else {
@@ -2477,7 +2436,7 @@ int wc_store_arith(struct wc_store *s, const void *key, size_t klen, uint64_t ha
 	memcpy(item_val(nit), buf, (size_t)len);
 	memset(item_val(nit) + len, ' ', nlen - (uint32_t)len);
 	/* A new place: a new CAS unique, as memcached gives. */
-	idx_repoint_key(s, it, nit, hash ^ chain_salt[item_chain(it)]);
+	idx_repoint(s, it, nit, hash);
 	s->stats.bytes += item_size(nit);
 	s->stats.bytes -= item_size(it);
 	item_mark_dead(s, it);
@@ -2555,26 +2514,10 @@ bool wc_store_evicts(const struct wc_store *s)
 	return !s->no_evict;
 }
 
-/*
- * rte_hash 22.11 sizes each table from its `entries` as follows (single writer,
- * no lcore caches, no extendable buckets): a key store of entries + 1
- * slots of 16 bytes (data pointer + 8-byte key), 64-byte buckets of 8 for
- * entries rounded up to a power of two, and a ring of 4-byte free-slot
- * indices sized to the power of two above entries + 1.
- */
+/* The buckets, taken whole at create; nothing else is kept per entry. */
 size_t wc_store_index_bytes(const struct wc_store *s)
 {
-	size_t bytes = 0;
-
-	for (uint32_t t = 0; t < s->ntab; t++) {
-		uint32_t n = s->tab[t].entries, slots = n + 1;
-
-		bytes += (size_t)slots * RTE_ALIGN(sizeof(void *) + sizeof(uint64_t), 16);
-		bytes += (size_t)(rte_align32pow2(n) / 8) * 64;
-		bytes +=
-			(size_t)rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(slots));
-	}
-	return bytes;
+	return (size_t)s->nbkt * IDX_WAYS * sizeof(*s->idx);
 }
 
 uint64_t wc_store_index_capacity(const struct wc_store *s)
@@ -2639,8 +2582,8 @@ int wc_store_check(struct wc_store *s)
 		if (g->used > s->seg_size)
 			return -6;
 		while (off < g->used) {
-			struct wc_item *it = (struct wc_item *)(base + off), *found;
-			uint64_t d, h;
+			struct wc_item *it = (struct wc_item *)(base + off);
+			uint64_t h;
 
 			off += item_size(it);
 			if (it == s->resv) {
@@ -2654,23 +2597,10 @@ int wc_store_check(struct wc_store *s)
 			items++;
 			bytes += item_size(it);
 			h = item_hash(s, it);
-			d = h ^ chain_salt[item_chain(it)];
-			if (idx_get(s, d, &found) < 0 || found != it)
+			if (idx_slot_of(s, idx_slot_val(s, it, h), h) == NULL)
 				return -7;
-			/* reachable from its base hash, without expiring anything */
-			found = NULL;
-			for (unsigned c = 0; c < CHAIN_MAX; c++) {
-				struct wc_item *x;
-
-				if (idx_get(s, h ^ chain_salt[c], &x) < 0)
-					break;
-				if (x->klen == it->klen &&
-				    memcmp(item_key(x), item_key(it), it->klen) == 0) {
-					found = x;
-					break;
-				}
-			}
-			if (found != it)
+			/* found by its key, without expiring anything */
+			if (idx_lookup(s, item_key(it), it->klen, h, NULL) != it)
 				return -8;
 		}
 		if (off != g->used)
@@ -2688,9 +2618,9 @@ int wc_store_check(struct wc_store *s)
 	if (items != s->stats.curr_items || bytes != s->stats.bytes)
 		return -14;
 	n = 0;
-	for (uint32_t t = 0; t < s->ntab; t++)
-		n += (uint32_t)rte_hash_count(s->tab[t].h);
-	if (n != items)
+	for (size_t i = 0; i < (size_t)s->nbkt * IDX_WAYS; i++)
+		n += s->idx[i] != 0;
+	if (n != items || s->idx_count != items)
 		return -15;
 	/* Within the segments in use; within the limit once a lowered one is reached. */
 	if (wc_store_mem_used(s) > ((size_t)(s->nseg - s->npark) << s->seg_shift) ||

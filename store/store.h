@@ -3,9 +3,9 @@
  * @file
  * The item store: one partition of the keyspace.
  *
- * A partition is an rte_hash index keyed by the 64-bit hash of the key (the
- * full key is kept in the item and compared, so colliding hashes are told
- * apart) over item memory drawn from hugepages under a hard limit. When the
+ * A partition is an index of the 64-bit hash of the key (the full key is
+ * kept in the item and compared, so colliding hashes are told apart) over
+ * item memory drawn from hugepages under a hard limit. When the
  * limit is reached, items are evicted; expired items are reclaimed lazily on
  * access and by wc_store_tick().
  *
@@ -44,7 +44,7 @@ struct rte_rcu_qsbr;
 
 /** Construction parameters of one partition. */
 struct wc_store_config {
-	const char *name;     /**< unique name (used for rte_hash and memzones) */
+	const char *name;     /**< unique name (of its memory allocations) */
 	size_t mem_limit;     /**< bytes of item memory, hard limit (all allocated now) */
 	size_t max_item_size; /**< largest key + value + header accepted */
 	int socket_id;	      /**< NUMA socket for the memory, or SOCKET_ID_ANY */
@@ -390,11 +390,9 @@ void wc_store_set_evict(struct wc_store *s, bool evict);
 bool wc_store_evicts(const struct wc_store *s);
 
 /**
- * Bytes the partition's index takes (rte_hash key store, buckets, free-slot
- * ring of each of its tables), computed from the sizes rte_hash 22.11
- * allocates for the entry counts the tables were made with (the index is cut
- * into a few tables near a power of two each, so that buckets and ring,
- * which rte_hash rounds up to one, are nearly all used). The index admits
+ * Bytes the partition's index takes: its buckets, allocated whole at
+ * create, 64 bytes for every 8 slots, with a slot for every item admitted
+ * and 15% more (about 9.4 bytes an item). The index admits
  * cfg->max_items or, when 0, as many
  * items of a 16-byte key and a 32-byte value as the segments outside the
  * reserve hold (the free segment kept for copying; with remote readers the

@@ -220,9 +220,10 @@ static void test_beats_lru_on_zipf(void **state)
 }
 
 /*
- * A large index fills: past 2^16 buckets the signature's forced bit must not
- * fall among the primary bucket's bits, or half the buckets go unused and
- * inserts fail near half load (each failure then costs a segment eviction).
+ * A large index fills: 900,000 keys in an index made for 2^20 go in without
+ * an eviction. Every bucket must be in use as a first and a second choice,
+ * or inserts find both buckets full well before the index is (each such
+ * insert then evicts an item).
  */
 static void test_large_index_fills(void **state)
 {
@@ -231,7 +232,7 @@ static void test_large_index_fills(void **state)
 		.mem_limit = 192u << 20,
 		.max_item_size = 64 << 10,
 		.socket_id = SOCKET_ID_ANY,
-		.max_items = 1u << 20, /* 2^17 buckets */
+		.max_items = 1u << 20,
 	};
 	struct wc_store *s = wc_store_create(&c);
 	const uint32_t n = 900000;
