@@ -18,8 +18,9 @@ the process's RSS instead, and says so.
 
 Fixed overhead, besides the item memory (which the store reserves whole at
 start, so filling adds nothing): the packet pool (--mbufs 4095, about 2.3
-KB each), the rte_hash index (sized from the limit: about 0.55 bytes per
-byte of limit, see docs/PERFORMANCE.md) and EAL/ethdev structures, bounded
+KB each), the index (sized from the limit: a slot of 8 bytes for each 54
+bytes of limit and 15% more, about 0.17 bytes per byte of limit; see
+store/store.c) and EAL/ethdev structures, bounded
 here by 32 MiB. The test also checks that filling grows the footprint by no
 more than 2 pages.
 
@@ -50,11 +51,10 @@ case = cases.add
 
 
 def index_bytes(limit):
-    """rte_hash for limit/64 8-byte keys: key store, buckets, free-slot ring."""
-    e = max(limit // 64, 64)
-    p2 = 1 << (e - 1).bit_length()
-    p2r = 1 << e.bit_length()  # the power of two above e + 1
-    return (e + 1) * 16 + p2 // 8 * 64 + p2r * 4
+    """The index for as many 54-byte items (16-byte key, 32-byte value) as
+    the limit holds, at most: 64-byte buckets of 8 slots, 85% of them used."""
+    e = max(limit // 54, 64)
+    return -(-e * 100 // (8 * 85)) * 64
 
 
 def start(topo, huge, lifetime=240):
