@@ -1083,7 +1083,8 @@ static void ipv4_input(struct wc_net *n, const struct frame *f)
 
 /* ---- Ethernet ---------------------------------------------------------- */
 
-static void eth_input(struct wc_net *n, struct rte_mbuf *m)
+/* Out of line: the fast path's loop keeps its registers. */
+static __rte_noinline void eth_input(struct wc_net *n, struct rte_mbuf *m)
 {
 	static const uint8_t bcast[RTE_ETHER_ADDR_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	uint8_t buf[ETH_LEN], vbuf[VLAN_LEN];
@@ -1184,6 +1185,16 @@ static inline void st32(void *p, uint32_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* rte_cpu_to_be_16() and back, as plain C the compiler can combine. */
+static inline uint16_t bswap16_to_be(uint16_t v)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return __builtin_bswap16(v);
+#else
+	return v;
+#endif
+}
+
 static inline uint32_t bytes4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
 	const uint8_t x[4] = { a, b, c, d };
@@ -1220,6 +1231,11 @@ static inline uint64_t pair32(uint32_t lo, uint32_t hi)
 #define F_ULEN (F_UDP + 4)		    /* UDP length */
 #define F_UCK  (F_UDP + 6)		    /* UDP checksum */
 #define F_HDRS (ETH_LEN + IP_LEN + UDP_LEN) /* 42 */
+
+_Static_assert(offsetof(struct rte_mbuf, pkt_len) == offsetof(struct rte_mbuf, packet_type) + 4 &&
+		       offsetof(struct rte_mbuf, vlan_tci) ==
+			       offsetof(struct rte_mbuf, data_len) + 2,
+	       "udp_in_place() writes these mbuf fields in pairs");
 
 /*
  * What udp_fast() compares the frames of a burst with, and the constant
@@ -1385,10 +1401,11 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	/* The reply's ports are the request's, swapped: a rotation by 16. */
 	ports = ports << 16 | ports >> 16;
 
-	tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + rlen));
-	ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + rlen));
+	/* (DPDK's byte swap is an asm statement the compiler cannot combine.) */
+	tot_be = bswap16_to_be((uint16_t)(IP_LEN + UDP_LEN + rlen));
+	ulen_be = bswap16_to_be((uint16_t)(UDP_LEN + rlen));
 	/* Per lcore; the queue spreads the lcores' sequences apart. */
-	id_be = rte_cpu_to_be_16((uint16_t)(n->ip_id++ + ref->id_off));
+	id_be = bswap16_to_be((uint16_t)(n->ip_id++ + ref->id_off));
 	ip_ck = ref->ip_ck ? 0 : (uint16_t)~csum_fold(ref->ip_sum + tot_be + id_be + dst);
 	phdr = ref->phdr + dst + ulen_be;
 
@@ -1409,14 +1426,64 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	}
 
 	m->data_off = (uint16_t)(start - F_HDRS);
-	m->data_len = (uint16_t)(F_HDRS + rlen);
-	m->pkt_len = m->data_len;
-	m->packet_type = 0;
-	m->vlan_tci = 0;
+	/* packet_type and pkt_len, then data_len and vlan_tci, in one store each. */
+	st64((uint8_t *)m + offsetof(struct rte_mbuf, packet_type), pair32(0, F_HDRS + rlen));
+	st32((uint8_t *)m + offsetof(struct rte_mbuf, data_len),
+	     pair16((uint16_t)(F_HDRS + rlen), 0));
 	m->vlan_tci_outer = 0;
 	m->tx_offload = rte_mbuf_tx_offload(ETH_LEN, IP_LEN, 0, 0, 0, 0, 0);
 	m->ol_flags = ref->ol;
 	tx_queue(n, m);
+	return true;
+}
+
+/*
+ * A datagram udp_fast() accepted for application @p app: what ipv4_input()
+ * and udp_input() would do with it from here on, the answer in place first
+ * if the application has one. Counts in *answered what it answers in place.
+ */
+static __rte_always_inline void udp_accept(struct wc_net *n, const struct fast_ref *ref,
+					   struct rte_mbuf *m, unsigned int app, uint16_t tot,
+					   uint64_t *answered)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	bool fast = app == 0 ? ref->fast0 : n->ifc->apps[app].fast != NULL;
+	struct wc_udp_peer peer;
+
+	arp_refresh(n, ref, ld32(p + F_SRC), p + ETH_SRC);
+	if (fast && udp_in_place(n, ref, app, m, tot)) {
+		(*answered)++;
+		return;
+	}
+	memcpy(&peer.mac, p + ETH_SRC, RTE_ETHER_ADDR_LEN);
+	peer.ip = ld32(p + F_SRC);
+	peer.port = ld16(p + F_UDP);
+	peer.vlan_tci = 0;
+	peer.local_port = ld16(p + F_UDP + 2);
+	peer.open = false;
+	if (m->data_len != ETH_LEN + tot) {
+		/* Ethernet padding is not part of the datagram. */
+		m->data_len = (uint16_t)(ETH_LEN + tot);
+		m->pkt_len = ETH_LEN + tot;
+	}
+	n->st->udp_datagrams++;
+	udp_deliver(n, app, &peer, m, F_HDRS, (uint16_t)(tot - IP_LEN - UDP_LEN));
+}
+
+/* The rest of udp_fast() for a datagram not to the first application's port. */
+static __rte_noinline bool udp_fast_other(struct wc_net *n, const struct fast_ref *ref,
+					  struct rte_mbuf *m, uint16_t tot, uint64_t *answered)
+{
+	const struct wc_iface *ifc = n->ifc;
+	uint16_t port = ld16(rte_pktmbuf_mtod_offset(m, const uint8_t *, F_UDP + 2));
+	unsigned int app;
+
+	for (app = 1; app < ifc->n_apps && app < WC_UDP_APPS; app++)
+		if (ifc->apps[app].port == port)
+			break;
+	if (app >= ifc->n_apps || app == WC_UDP_APPS)
+		return false;
+	udp_accept(n, ref, m, app, tot, answered);
 	return true;
 }
 
@@ -1441,10 +1508,7 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 	const uint64_t cks = RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	uint64_t rx = m->ol_flags;
 	uint16_t dlen = m->data_len, tot, ulen;
-	struct wc_udp_peer peer;
 	uint32_t src, w;
-	unsigned int app;
-	bool fast;
 
 	/* One segment, at least the headers; no tag stripped by the NIC. */
 	if (unlikely(dlen != m->pkt_len || dlen < F_HDRS || (rx & RTE_MBUF_F_RX_VLAN_STRIPPED)))
@@ -1470,8 +1534,8 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 	 * and at least a header, so the total length is at least 28; the
 	 * datagram lies in the frame.
 	 */
-	tot = rte_be_to_cpu_16(ld16(p + F_TOT));
-	ulen = rte_be_to_cpu_16(ld16(p + F_ULEN));
+	tot = bswap16_to_be(ld16(p + F_TOT));
+	ulen = bswap16_to_be(ld16(p + F_ULEN));
 	if (unlikely((uint32_t)ulen + IP_LEN != tot || ulen < UDP_LEN ||
 		     (uint32_t)ETH_LEN + tot > dlen))
 		return false;
@@ -1488,37 +1552,9 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 	if (unlikely(rte_be_to_cpu_32(src) - ref->host_lo >= ref->span || src == ref->ip) &&
 	    (martian(ifc, src) || (!on_subnet(ifc, src) && !allowed(ifc, src))))
 		return false;
-	if (likely(ld16(p + F_UDP + 2) == ref->port0)) {
-		app = 0;
-		fast = ref->fast0;
-	} else {
-		for (app = 1; app < ifc->n_apps && app < WC_UDP_APPS; app++)
-			if (ifc->apps[app].port == ld16(p + F_UDP + 2))
-				break;
-		if (unlikely(app >= ifc->n_apps || app == WC_UDP_APPS))
-			return false;
-		fast = ifc->apps[app].fast != NULL;
-	}
-
-	/* Accepted: from here on, what ipv4_input() and udp_input() do. */
-	arp_refresh(n, ref, src, p + ETH_SRC);
-	if (fast && udp_in_place(n, ref, app, m, tot)) {
-		(*answered)++;
-		return true;
-	}
-	memcpy(&peer.mac, p + ETH_SRC, RTE_ETHER_ADDR_LEN);
-	peer.ip = src;
-	peer.port = ld16(p + F_UDP);
-	peer.vlan_tci = 0;
-	peer.local_port = ld16(p + F_UDP + 2);
-	peer.open = false;
-	if (dlen != ETH_LEN + tot) {
-		/* Ethernet padding is not part of the datagram. */
-		m->data_len = (uint16_t)(ETH_LEN + tot);
-		m->pkt_len = ETH_LEN + tot;
-	}
-	n->st->udp_datagrams++;
-	udp_deliver(n, app, &peer, m, F_HDRS, (uint16_t)(tot - IP_LEN - UDP_LEN));
+	if (unlikely(ld16(p + F_UDP + 2) != ref->port0))
+		return udp_fast_other(n, ref, m, tot, answered);
+	udp_accept(n, ref, m, 0, tot, answered);
 	return true;
 }
 
