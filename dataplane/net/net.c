@@ -143,6 +143,16 @@ static inline uint64_t csum_add(uint64_t sum, uint64_t v)
 		: "cc")
 #endif
 
+/* The last @p len bytes of a word loaded from memory, moved to its first (len 1..7). */
+static inline uint64_t csum_tail(uint64_t w, uint32_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return w >> (64 - 8 * len);
+#else
+	return w << (64 - 8 * len);
+#endif
+}
+
 static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
 {
 	const uint8_t *p = buf;
@@ -150,6 +160,23 @@ static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
 	uint32_t w;
 	uint16_t h;
 
+	if (unlikely(len < 8)) {
+		if (len >= 4) {
+			memcpy(&w, p, 4);
+			sum = csum_add(sum, w);
+			p += 4;
+			len -= 4;
+		}
+		if (len >= 2) {
+			memcpy(&h, p, 2);
+			sum = csum_add(sum, h);
+			p += 2;
+			len -= 2;
+		}
+		if (len != 0)
+			sum = csum_add(sum, rte_cpu_to_le_16(*p));
+		return sum;
+	}
 #ifdef __x86_64__
 	/* One add-with-carry per word: a third of the C below's instructions. */
 	for (; len >= 32; p += 32, len -= 32)
@@ -169,21 +196,14 @@ static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
 		sum = csum_add(sum, a);
 	}
 #endif
-	if (len >= 4) {
-		memcpy(&w, p, 4);
-		sum = csum_add(sum, w);
-		p += 4;
-		len -= 4;
+	/*
+	 * The last 1..7 bytes, from the 8 that end the buffer (it has 8 at
+	 * least): the word a copy padded with zeros would give.
+	 */
+	if (len != 0) {
+		memcpy(&a, p + len - 8, 8);
+		sum = csum_add(sum, csum_tail(a, len));
 	}
-	if (len >= 2) {
-		memcpy(&h, p, 2);
-		sum = csum_add(sum, h);
-		p += 2;
-		len -= 2;
-	}
-	if (len != 0)
-		sum = csum_add(sum, rte_cpu_to_le_16(*p));
-	(void)a;
 	return sum;
 }
 
