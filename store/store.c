@@ -1879,10 +1879,47 @@ struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, u
 	return get_view(s, key, klen, hash, v, false);
 }
 
+/* wc_store_fetch() when its key is not the first tag match in its first
+ * bucket, or is expired: the whole lookup, collisions counted. */
+static __rte_noinline struct wc_item *fetch_slow(struct wc_store *s, const void *key, size_t klen,
+						 uint64_t hash, struct wc_item_view *v)
+{
+	return get_view(s, key, klen, hash, v, true);
+}
+
+/*
+ * The commonest lookup, a plain get, which finds its key as the first tag
+ * match of the first bucket, on a path of its own: nothing else to keep
+ * live, no collision to count. Any other case takes fetch_slow().
+ */
 struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
 			       struct wc_item_view *v)
 {
-	return get_view(s, key, klen, hash, v, true);
+	const uint64_t *p = idx_bkt(s, idx_b1(s, hash));
+	uint64_t tag = idx_tag(hash);
+
+	if (unlikely(klen == 0 || klen > WC_KEY_MAX))
+		return NULL;
+	for (unsigned int i = 0; i < IDX_WAYS; i++) {
+		uint64_t x = p[i];
+		struct wc_item *it;
+		uint32_t e;
+		uint8_t rb;
+
+		if ((x & ~IDX_OFF_MASK) != tag)
+			continue;
+		it = idx_slot_item(s, x);
+		if (unlikely(it->klen != klen || !key_eq(item_key(it), key, klen)))
+			break;
+		rb = it->rbits;
+		e = item_exptime_rb(it, rb);
+		if (unlikely(e != 0 && e <= s->now))
+			break;
+		item_view(s, it, klen, false, v);
+		item_bump(s, it);
+		return it;
+	}
+	return fetch_slow(s, key, klen, hash, v);
 }
 
 /*

@@ -712,6 +712,80 @@ static void test_collisions(void **st)
 	wc_store_destroy(s);
 }
 
+/* @p k through wc_store_fetch() is what wc_store_get() shows, CAS aside. */
+static void expect_fetch(struct wc_store *s, const char *k, uint64_t h)
+{
+	struct wc_item_view a = { 0 }, b = { 0 };
+	struct wc_item *ia, *ib;
+
+	force_hash(k, h);
+	ia = wc_store_get(s, k, strlen(k), h, &a);
+	ib = wc_store_fetch(s, k, strlen(k), h, &b);
+	assert_ptr_equal(ia, ib);
+	if (ia == NULL)
+		return;
+	assert_int_equal(a.vlen, b.vlen);
+	assert_ptr_equal(a.val, b.val);
+	assert_int_equal(a.flags, b.flags);
+	assert_int_equal(b.cas, 0);
+}
+
+/*
+ * wc_store_fetch() takes its own path when the key is the first tag match
+ * of its first bucket: it must show what wc_store_get() shows in that case
+ * and in every other (a second bucket, a colliding key before it, a miss,
+ * an expired item, every optional field).
+ */
+static void test_fetch(void **st)
+{
+	struct wc_store *s = mk(4u << 20, 64u << 10, 4096, false);
+	uint64_t coll;
+	char k[32], v[64];
+
+	(void)st;
+	/* A full index: some keys in their second bucket, some moved there. */
+	for (int i = 0; i < 4096; i++) {
+		snprintf(k, sizeof(k), "fetch:%d", i);
+		snprintf(v, sizeof(v), "value %d", i);
+		assert_int_equal(set(s, WC_MODE_SET, k, v, (uint32_t)i % 3 == 0 ? 0 : (uint32_t)i,
+				     i % 5 == 0 ? T0 + 1000 : 0, 0, NULL),
+				 WC_STORE_OK);
+	}
+	for (int i = 0; i < 4096; i++) {
+		snprintf(k, sizeof(k), "fetch:%d", i);
+		expect_fetch(s, k, H(k));
+	}
+	expect_fetch(s, "fetch:absent", H("fetch:absent"));
+	/* Keys of one hash: only the first met is on the short path. */
+	for (int i = 0; i < 10; i++) {
+		snprintf(k, sizeof(k), "same:%d", i);
+		assert_int_equal(set_h(s, WC_MODE_SET, k, 0x51, k, 7, 0, 0, NULL), WC_STORE_OK);
+	}
+	coll = wc_store_stats(s)->hash_collisions;
+	for (int i = 0; i < 10; i++) {
+		struct wc_item_view fv;
+
+		snprintf(k, sizeof(k), "same:%d", i);
+		expect_fetch(s, k, 0x51);
+		force_hash(k, 0x51);
+		assert_non_null(wc_store_fetch(s, k, strlen(k), 0x51, &fv));
+		assert_int_equal(fv.vlen, strlen(k));
+		assert_memory_equal(fv.val, k, fv.vlen);
+		assert_int_equal(fv.flags, 7);
+	}
+	assert_true(wc_store_stats(s)->hash_collisions > coll);
+	/* Expired: a miss, reclaimed and counted as a get's lookup counts it. */
+	assert_int_equal(set(s, WC_MODE_SET, "fetch:short", "x", 0, T0 + 2, 0, NULL), WC_STORE_OK);
+	wc_store_tick(s, T0 + 2);
+	uint64_t expired = wc_store_stats(s)->get_expired;
+	struct wc_item_view ev;
+	assert_null(wc_store_fetch(s, "fetch:short", 11, H("fetch:short"), &ev));
+	assert_int_equal(wc_store_stats(s)->get_expired, expired + 1);
+	assert_null(get(s, "fetch:short"));
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
 static void test_collision_expiry_eviction(void **st)
 {
 	/* colliding items reclaimed by the walker and by eviction keep their
@@ -1405,6 +1479,7 @@ int main(void)
 		cmocka_unit_test(test_active_expiry),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_collisions),
+		cmocka_unit_test(test_fetch),
 		cmocka_unit_test(test_collision_expiry_eviction),
 		cmocka_unit_test(test_max_item_size),
 		cmocka_unit_test(test_memory_limit),
