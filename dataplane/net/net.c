@@ -493,7 +493,6 @@ static __rte_noinline void arp_learn_slow(struct wc_net *n, struct wc_arp_entry 
 	} else if (by_arp) {
 		n->st->arp_learned++;
 	}
-	e->seen_tsc = n->now_tsc;
 }
 
 static inline void arp_learn(struct wc_net *n, uint32_t ip, const struct rte_ether_addr *mac,
@@ -503,12 +502,10 @@ static inline void arp_learn(struct wc_net *n, uint32_t ip, const struct rte_eth
 
 	/*
 	 * The common case, a neighbour we already know at the same address:
-	 * only compares, and the timestamp is written once per burst at most.
-	 * The entry passed arp_learn_slow()'s checks when it was filled.
+	 * only compares. The entry passed arp_learn_slow()'s checks when it
+	 * was filled.
 	 */
 	if (likely(e->ip == ip && ip != 0 && rte_is_same_ether_addr(&e->mac, mac))) {
-		if (e->seen_tsc != n->now_tsc)
-			e->seen_tsc = n->now_tsc;
 		if (by_arp)
 			n->st->arp_learned++;
 		return;
@@ -1262,7 +1259,7 @@ _Static_assert(offsetof(struct rte_mbuf, pkt_len) == offsetof(struct rte_mbuf, p
  * parts of the replies it writes, derived from the interface at the start
  * of each burst: a few dozen instructions shared by the burst's frames,
  * and no copy that could go stale (the interface does not change while a
- * burst runs, nor does now_tsc).
+ * burst runs).
  */
 struct fast_ref {
 	uint64_t mac_mask; /* the first 6 bytes of an 8-byte load */
@@ -1270,9 +1267,8 @@ struct fast_ref {
 	uint64_t eth_src;  /* a reply's bytes 6..13: our MAC and ethertype IPv4 */
 	uint64_t ip_sum;   /* the constant words of a reply's IPv4 header, summed */
 	uint64_t phdr;	   /* the constant part of its UDP pseudo-header sum */
-	uint64_t now_tsc;
-	uint64_t ol; /* a reply's TX offload flags */
-	uint32_t ip; /* our address, network order */
+	uint64_t ol;	   /* a reply's TX offload flags */
+	uint32_t ip;	   /* our address, network order */
 	/*
 	 * Sources s (host order) with s - host_lo < span are hosts of our
 	 * subnet other than its network and broadcast addresses, none of
@@ -1305,7 +1301,6 @@ static void fast_ref_init(struct fast_ref *r, const struct wc_net *n)
 	r->ip_sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
 		    rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + ifc->ip;
 	r->phdr = (uint64_t)ifc->ip + rte_cpu_to_be_16(IPPROTO_UDP);
-	r->now_tsc = n->now_tsc;
 	/*
 	 * With a contiguous mask of /8 to /30, every address of the subnet
 	 * shares the first octet of ours, and if that is not one martian()
@@ -1337,17 +1332,17 @@ static void fast_ref_init(struct fast_ref *r, const struct wc_net *n)
  * whose address is not martian, so not 0. The entry's MAC is compared as
  * 8 bytes with its 2 bytes of padding masked off.
  */
+_Static_assert(sizeof(struct wc_arp_entry) >= offsetof(struct wc_arp_entry, mac) + 8,
+	       "arp_refresh() reads 8 bytes from an entry's MAC on");
+
 static __rte_always_inline void arp_refresh(struct wc_net *n, const struct fast_ref *ref,
 					    uint32_t ip, const uint8_t *mac)
 {
 	struct wc_arp_entry *e = &n->arp[SLOT(ip, WC_ARP_SLOTS)];
 	struct rte_ether_addr a;
 
-	if (likely(e->ip == ip && ((ld64(&e->mac) ^ ld64(mac)) & ref->mac_mask) == 0)) {
-		if (e->seen_tsc != ref->now_tsc)
-			e->seen_tsc = ref->now_tsc;
+	if (likely(e->ip == ip && ((ld64(&e->mac) ^ ld64(mac)) & ref->mac_mask) == 0))
 		return;
-	}
 	memcpy(&a, mac, sizeof(a));
 	arp_learn_slow(n, e, ip, &a, false);
 }

@@ -86,10 +86,13 @@ struct wc_iface {
 	unsigned int n_apps;
 };
 
+/**
+ * An ARP cache entry. The cache is a hint with no aging: an entry lasts
+ * until a colliding neighbour or a new MAC replaces it.
+ */
 struct wc_arp_entry {
 	uint32_t ip; /**< network order; 0 = empty */
 	struct rte_ether_addr mac;
-	uint64_t seen_tsc;
 };
 
 struct wc_budget {
