@@ -383,7 +383,7 @@ static bool allowed(const struct wc_iface *ifc, uint32_t ip)
 
 uint16_t wc_net_tx_flush(struct wc_net *n)
 {
-	uint16_t count = n->ntx, sent = 0;
+	uint16_t count = n->ntx, sent = 0, i;
 	unsigned int stalls = 0;
 	uint64_t bytes = 0;
 
@@ -393,7 +393,10 @@ uint16_t wc_net_tx_flush(struct wc_net *n)
 	 * Sum before sending: once the port has an mbuf it may free it (a
 	 * ring port's peer may even be reading it on another thread).
 	 */
-	for (uint16_t i = 0; i < count; i++)
+	for (i = 0; i + 4 <= count; i += 4) /* unrolled: up to 64 of them */
+		bytes += (uint64_t)n->tx[i]->pkt_len + n->tx[i + 1]->pkt_len +
+			 n->tx[i + 2]->pkt_len + n->tx[i + 3]->pkt_len;
+	for (; i < count; i++)
 		bytes += n->tx[i]->pkt_len;
 	while (sent < count) {
 		uint16_t k = rte_eth_tx_burst(n->ifc->port_id, n->queue, n->tx + sent,
@@ -404,7 +407,7 @@ uint16_t wc_net_tx_flush(struct wc_net *n)
 			break;
 	}
 	if (sent < count) {
-		for (uint16_t i = sent; i < count; i++)
+		for (i = sent; i < count; i++)
 			bytes -= n->tx[i]->pkt_len;
 		rte_pktmbuf_free_bulk(n->tx + sent, (unsigned int)(count - sent));
 		n->st->tx_dropped += (uint64_t)(count - sent);
