@@ -178,8 +178,12 @@ static inline uint64_t csum_bytes(const void *buf, uint32_t len, uint64_t sum)
 		return sum;
 	}
 #ifdef __x86_64__
-	/* One add-with-carry per word: a third of the C below's instructions. */
-	for (; len >= 32; p += 32, len -= 32)
+	/*
+	 * One add-with-carry per word: a third of the C below's instructions.
+	 * The loop runs to an end pointer: a count of blocks would cost more
+	 * to set up than a short buffer's one or two blocks.
+	 */
+	for (const uint8_t *end = p + (len & ~31u); p != end; p += 32)
 		CSUM_ADC(sum, p, 4);
 	if (len & 16) {
 		CSUM_ADC(sum, p, 2);
