@@ -1440,11 +1440,13 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	st64(f + F_FRAG + 2,
 	     pair32(pair16(rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP), ip_ck), ref->ip));
 	st64(f + F_DST, pair32(dst, ports));
-	st32(f + F_ULEN, pair16(ulen_be, ref->udp_ck ? csum_fold(phdr) : 0));
-	if (!ref->udp_ck) {
-		uint16_t ck = udp_cksum_final(csum_bytes(f + F_UDP, UDP_LEN + rlen, phdr));
-
-		memcpy(f + F_UCK, &ck, sizeof(ck));
+	if (ref->udp_ck) {
+		st32(f + F_ULEN, pair16(ulen_be, csum_fold(phdr)));
+	} else {
+		/* Summed with the checksum field 0 (RFC 768), then filled in. */
+		st32(f + F_ULEN, pair16(ulen_be, 0));
+		st32(f + F_ULEN,
+		     pair16(ulen_be, udp_cksum_final(csum_bytes(f + F_UDP, UDP_LEN + rlen, phdr))));
 	}
 
 	m->data_off = (uint16_t)(start - F_HDRS);
@@ -1529,7 +1531,7 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint64_t cks = RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	uint64_t rx = m->ol_flags;
-	uint16_t dlen = m->data_len, tot, ulen;
+	uint16_t dlen = m->data_len, tot;
 	uint32_t src, w;
 
 	/* One segment, at least the headers; no tag stripped by the NIC. */
@@ -1552,14 +1554,13 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 		     (w & bytes4(0, 0, 0xff, 0)) == 0 || ld32(p + F_DST) != ref->ip))
 		return false;
 	/*
-	 * The UDP length is the IPv4 payload's (udp_input() is that strict)
-	 * and at least a header, so the total length is at least 28; the
-	 * datagram lies in the frame.
+	 * The UDP length is the IPv4 payload's (udp_input() is that strict),
+	 * the total length at least 28 (so the UDP length at least a header),
+	 * and the datagram lies in the frame.
 	 */
 	tot = bswap16_to_be(ld16(p + F_TOT));
-	ulen = bswap16_to_be(ld16(p + F_ULEN));
-	if (unlikely((uint32_t)ulen + IP_LEN != tot || ulen < UDP_LEN ||
-		     (uint32_t)ETH_LEN + tot > dlen))
+	if (unlikely(ld16(p + F_ULEN) != bswap16_to_be((uint16_t)(tot - IP_LEN)) ||
+		     tot < IP_LEN + UDP_LEN || (uint32_t)ETH_LEN + tot > dlen))
 		return false;
 	/* Checksums: both verified by the NIC, or as ipv4_input()/udp_input() check them. */
 	if (unlikely((rx & cks) != (RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD)) &&
