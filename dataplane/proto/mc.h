@@ -143,31 +143,123 @@ static inline size_t wc_mc_value_max(size_t klen, uint32_t vlen)
 }
 
 /**
+ * The end of a value's line, " <flags> <bytes>[ <cas>]\r\n", at @p q, which
+ * has the room wc_mc_value_max() counts past the key: the numbers' room at
+ * their longest (10, 10 and 20 digits) lets it write in whole words past
+ * what it keeps.
+ * @return the end of the line.
+ */
+static inline uint8_t *wc_mc_fmt_value_nums(uint8_t *q, const struct wc_item_view *v, bool with_cas)
+{
+	*q = ' ';
+	q += 1 + wc_out_fmt_u32(q + 1, v->flags);
+	*q = ' ';
+	q += 1 + wc_out_fmt_u32(q + 1, v->vlen);
+	if (with_cas) {
+		*q = ' ';
+		q += 1 + wc_out_fmt_u64(q + 1, v->cas);
+	}
+	memcpy(q, "\r\n", 2);
+	return q + 2;
+}
+
+/**
+ * The line "VALUE <key> <flags> <bytes>[ <cas>]\r\n" of a value at @p q,
+ * which has wc_mc_value_max() bytes.
+ * @return the end of the line.
+ */
+static inline uint8_t *wc_mc_fmt_value_line(uint8_t *q, const uint8_t *key, size_t klen,
+					    const struct wc_item_view *v, bool with_cas)
+{
+	/* Eight bytes: the key, always at least one byte, covers the last two. */
+	memcpy(q, "VALUE \0", 8);
+	wc_out_copy(q + 6, key, klen);
+	return wc_mc_fmt_value_nums(q + 6 + klen, v, with_cas);
+}
+
+/**
  * That line and its data at @p q, which has wc_mc_value_max() bytes.
  * @return the end of what was written.
  */
 static inline uint8_t *wc_mc_fmt_value(uint8_t *q, const uint8_t *key, size_t klen,
 				       const struct wc_item_view *v, bool with_cas)
 {
-	memcpy(q, "VALUE ", 6);
-	q += 6;
-	wc_out_copy(q, key, klen);
-	q += klen;
-	*q++ = ' ';
-	q += wc_out_fmt_u64(q, v->flags);
-	*q++ = ' ';
-	q += wc_out_fmt_u64(q, v->vlen);
-	if (with_cas) {
-		*q++ = ' ';
-		q += wc_out_fmt_u64(q, v->cas);
-	}
-	*q++ = '\r';
-	*q++ = '\n';
+	q = wc_mc_fmt_value_line(q, key, klen, v, with_cas);
 	wc_out_copy(q, v->val, v->vlen);
 	q += v->vlen;
-	*q++ = '\r';
-	*q++ = '\n';
-	return q;
+	memcpy(q, "\r\n", 2);
+	return q + 2;
+}
+
+/**
+ * The rest of a single get's hit after its VALUE line at @p q: the data,
+ * then its CRLF and "END\r\n" in one 8-byte store. The room of the reply
+ * (wc_mc_value_max() + 5) counts 10 digits for the flags and the length
+ * and 21 bytes for a CAS the line has not, so at least 21 bytes are spare
+ * for the store's eighth byte.
+ * @return the end of the reply.
+ */
+static inline uint8_t *wc_mc_fmt_get_hit_end(uint8_t *q, const struct wc_item_view *v)
+{
+	wc_out_copy(q, v->val, v->vlen);
+	q += v->vlen;
+	memcpy(q, "\r\nEND\r\n", 8);
+	return q + 7;
+}
+
+/**
+ * Count a single-key get of @p line request bytes answered with @p n bytes
+ * as the general path counts it.
+ */
+static inline void wc_mc_count_get(struct wc_mc_ctx *c, bool hit, size_t line, size_t n)
+{
+	struct wc_lcore_stats *st = c->st;
+
+	st->mc_cmd_get++;
+	if (hit)
+		st->mc_get_hits++;
+	else
+		st->mc_get_misses++;
+	st->mc_bytes_read += line;
+	st->mc_bytes_written += n;
+}
+
+/**
+ * Whether a plain get of the key of @p hash may be served here, for
+ * protocols' fast paths: a pending flush is applied first, as before any
+ * command; false if another lcore owns the key (the general path hands it
+ * over). Then wc_store_fetch() looks it up as the general path does (a
+ * found item marked accessed, an expired one reclaimed) and
+ * wc_mc_get_reply() answers.
+ */
+static inline bool wc_mc_get_here(struct wc_mc_ctx *c, uint64_t hash)
+{
+	wc_mc_flush_catch_up(c);
+	return __builtin_expect(wc_mc_remote_owner(c, hash) < 0, 1);
+}
+
+/**
+ * The reply to a plain get of one key at @p dst, counted as the general
+ * path counts it (@p line bytes of request read): "END\r\n" alone for a
+ * miss (@p v NULL, 5 bytes of room), else the value first (room for
+ * wc_mc_value_max() + 5 bytes).
+ * @return the reply's length.
+ */
+static inline size_t wc_mc_get_reply(struct wc_mc_ctx *c, const uint8_t *key, size_t klen,
+				     const struct wc_item_view *v, size_t line, uint8_t *dst)
+{
+	uint8_t *q;
+	size_t n;
+
+	if (v != NULL) {
+		q = wc_mc_fmt_value_line(dst, key, klen, v, false);
+		n = (size_t)(wc_mc_fmt_get_hit_end(q, v) - dst);
+	} else {
+		memcpy(dst, "END\r\n", 5);
+		n = 5;
+	}
+	wc_mc_count_get(c, v != NULL, line, n);
+	return n;
 }
 
 /**
@@ -180,17 +272,16 @@ struct wc_mc_single_get {
 	size_t klen;
 	size_t line;	       /**< bytes of the request line */
 	size_t most;	       /**< the reply is at most this long */
-	struct wc_item *it;    /**< NULL: a miss */
+	bool hit;	       /**< false: a miss */
 	struct wc_item_view v; /**< the hit's value and flags (no CAS) */
 };
 
 /**
  * Whether @p buf[0..len) starts with a whole single-key get line (exactly
  * as the parser's fast path reads one: single spaces, a key of 1 to 250
- * bytes above ' ') of this lcore's partition; if so, look its key up. The
- * lookup marks a found item accessed and reclaims an expired one, as the
- * general path's does; nothing is counted or answered yet, and the item
- * stays valid until the next store call.
+ * bytes above ' ') of this lcore's partition; if so, look its key up as
+ * wc_mc_get_here() says. For a stream, where the line's end is to be found; it
+ * reads nothing at or past buf[len].
  * @return false (for the general path) if it is anything else.
  */
 static inline bool wc_mc_single_get_find(struct wc_mc_ctx *c, const uint8_t *buf, size_t len,
@@ -200,7 +291,7 @@ static inline bool wc_mc_single_get_find(struct wc_mc_ctx *c, const uint8_t *buf
 	size_t k, e;
 	uint64_t hash;
 
-	if (len < 7)
+	if (len < 6)
 		return false;
 	memcpy(&cmd, buf, 4);
 	if (memcmp(&cmd, "get ", 4) != 0)
@@ -217,12 +308,11 @@ static inline bool wc_mc_single_get_find(struct wc_mc_ctx *c, const uint8_t *buf
 		return false;
 	g->key = buf + 4;
 	g->klen = k;
-	wc_mc_flush_catch_up(c);
 	hash = wc_store_hash(g->key, k);
-	if (__builtin_expect(wc_mc_remote_owner(c, hash) >= 0, 0))
+	if (!wc_mc_get_here(c, hash))
 		return false;
-	g->it = wc_store_fetch(c->store, g->key, k, hash, &g->v);
-	g->most = (g->it != NULL ? wc_mc_value_max(k, g->v.vlen) : 0) + 5;
+	g->hit = wc_store_fetch(c->store, g->key, k, hash, &g->v) != NULL;
+	g->most = (g->hit ? wc_mc_value_max(k, g->v.vlen) : 0) + 5;
 	return true;
 }
 
@@ -234,21 +324,7 @@ static inline bool wc_mc_single_get_find(struct wc_mc_ctx *c, const uint8_t *buf
 static inline size_t wc_mc_single_get_reply(struct wc_mc_ctx *c, const struct wc_mc_single_get *g,
 					    uint8_t *dst)
 {
-	struct wc_lcore_stats *st = c->st;
-	uint8_t *q = dst;
-
-	st->mc_cmd_get++;
-	if (g->it != NULL) {
-		st->mc_get_hits++;
-		q = wc_mc_fmt_value(q, g->key, g->klen, &g->v, false);
-	} else {
-		st->mc_get_misses++;
-	}
-	memcpy(q, "END\r\n", 5);
-	q += 5;
-	st->mc_bytes_read += g->line;
-	st->mc_bytes_written += (size_t)(q - dst);
-	return (size_t)(q - dst);
+	return wc_mc_get_reply(c, g->key, g->klen, g->hit ? &g->v : NULL, g->line, dst);
 }
 
 /**

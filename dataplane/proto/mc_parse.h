@@ -215,4 +215,42 @@ static inline size_t wc_mc_token_end(const uint8_t *p, size_t n)
 	return i;
 }
 
+/**
+ * Whether every byte of the key p[0..n), 1 <= n, is above ' ' (all of it a
+ * token to wc_mc_token_end()), for a fast path that knows where the key
+ * ends. A key shorter than 16 bytes is checked in the one 16-byte load that
+ * ends at its end, its lanes before the key masked off: so @p before, the
+ * bytes known readable before @p p (the request line's start), must be at
+ * least 16 - n for that; with fewer it reads byte by byte. It reads nothing
+ * at or past p + n.
+ */
+static inline bool wc_mc_key_clean(const uint8_t *p, size_t n, size_t before)
+{
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' ');
+	unsigned int low;
+	__m128i v;
+	size_t i;
+
+	if (n + before >= 16) {
+		for (i = 0; i + 16 < n; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v)) != 0)
+				return false;
+		}
+		/* The last 16 bytes (overlapping the loop's when n > 16). */
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+		low = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
+		/* Lane j holds p[n - 16 + j]: the key's lanes are j >= 16 - n. */
+		return (low >> (n < 16 ? 16 - n : 0)) == 0;
+	}
+#else
+	(void)before;
+#endif
+	for (size_t j = 0; j < n; j++)
+		if (p[j] <= ' ')
+			return false;
+	return true;
+}
+
 #endif /* WC_PROTO_MC_PARSE_H */

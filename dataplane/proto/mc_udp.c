@@ -243,26 +243,86 @@ drop:
  * leaves to wc_mc_udp_input(), having answered and counted nothing; what
  * its lookup did stands, and is what that path's lookup does too (an
  * expired item reclaimed, a found one marked accessed).
+ *
+ * The request must be the whole datagram, so its line ends where the
+ * datagram does: the key is what lies between "get " and that end, and one
+ * check that each of its bytes is above ' ' stands for the parser's search
+ * for the key's end (a space, a second line end or any control byte in it
+ * sends the datagram to the general path).
  */
 uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
 			uint8_t *reply, uint16_t room)
 {
-	struct wc_mc_single_get g;
-	uint32_t seq_total;
+	/* Frame header and "get ", before the key; '\n' at least after it. */
+	const size_t before = WC_MC_UDP_HDR + 4;
+	struct wc_mc_ctx *c = arg;
+	const uint8_t *key = payload + before;
+	struct wc_item_view v;
+	uint32_t seq_total, cmd;
+	ptrdiff_t vmax;
+	uint64_t hash;
+	size_t klen;
+	uint8_t *q;
+	bool hit;
 
 	RTE_SET_USED(n);
-	if (len <= WC_MC_UDP_HDR)
+	if (len < before + 2 || len > before + WC_MC_KEY_MAX + 2)
 		return 0;
 	memcpy(&seq_total, payload + 2, 4);
-	if (seq_total != rte_cpu_to_be_32(1) ||
-	    !wc_mc_single_get_find(arg, payload + WC_MC_UDP_HDR, len - WC_MC_UDP_HDR, &g) ||
-	    g.line != (size_t)len - WC_MC_UDP_HDR ||
-	    WC_MC_UDP_HDR + g.most > RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX))
+	memcpy(&cmd, payload + WC_MC_UDP_HDR, 4);
+	if (seq_total != rte_cpu_to_be_32(1) || memcmp(&cmd, "get ", 4) != 0 ||
+	    payload[len - 1] != '\n')
 		return 0;
+	/* The key's last byte may be what a "\r" before the "\n" would be: 0 then. */
+	klen = len - before - 1 - (payload[len - 2] == '\r');
+	if (klen - 1 >= WC_MC_KEY_MAX || !wc_mc_key_clean(key, klen, before))
+		return 0;
+	/*
+	 * The longest value whose reply surely fits one datagram (and this
+	 * buffer), from wc_mc_value_max() with the frame header and "END\r\n":
+	 * known before the lookup, so that only the value's length is left to
+	 * compare after it. A room too small for any value (never so on a
+	 * real buffer) leaves even a miss to the general path.
+	 */
+	vmax = (ptrdiff_t)RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX) -
+	       (ptrdiff_t)(WC_MC_UDP_HDR + wc_mc_value_max(klen, 0) + 5);
+	if (vmax < 0)
+		return 0;
+	hash = wc_store_hash(key, klen);
+	if (!wc_mc_get_here(c, hash))
+		return 0;
+	hit = wc_store_fetch(c->store, key, klen, hash, &v) != NULL;
+	q = reply + WC_MC_UDP_HDR;
+	if (!hit) {
+		memcpy(q, "END\r\n", 5);
+		q += 5;
+	} else {
+		if (v.vlen > (size_t)vmax)
+			return 0;
+		if (klen <= 16 && klen + before >= 16) {
+			uint8_t w[16];
+
+			/*
+			 * The key as the 16 request bytes that end with it
+			 * (readable, as for wc_mc_key_clean()), stored to end
+			 * where the key ends in the reply: what they put
+			 * before it, "VALUE " and the frame header overwrite.
+			 */
+			memcpy(w, key + klen - 16, 16);
+			memcpy(q + 6 + klen - 16, w, 16);
+			memcpy(q, "VALUE ", 6);
+		} else {
+			memcpy(q, "VALUE \0", 8);
+			wc_out_copy(q + 6, key, klen);
+		}
+		q = wc_mc_fmt_value_nums(q + 6 + klen, &v, false);
+		q = wc_mc_fmt_get_hit_end(q, &v);
+	}
 	memcpy(reply, payload, 2); /* the request id as it came */
 	memcpy(reply + 2, &seq_total, 4);
 	memset(reply + 6, 0, 2);
-	return (uint16_t)(WC_MC_UDP_HDR + wc_mc_single_get_reply(arg, &g, reply + WC_MC_UDP_HDR));
+	wc_mc_count_get(c, hit, (size_t)len - WC_MC_UDP_HDR, (size_t)(q - reply) - WC_MC_UDP_HDR);
+	return (uint16_t)(q - reply);
 }
 
 void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,

@@ -98,15 +98,16 @@ static inline void wc_out_copy(uint8_t *dst, const uint8_t *src, size_t n)
 	uint64_t a, b;
 	uint32_t x, y;
 
-	if (n > 32) {
-		memcpy(dst, src, n);
-	} else if (n >= 16) {
+	/* 16 to 32 first, the commonest (one comparison: n - 16 <= 16). */
+	if (n >= 16 && n <= 32) {
 		uint8_t h[16], t[16];
 
 		memcpy(h, src, 16);
 		memcpy(t, src + n - 16, 16);
 		memcpy(dst, h, 16);
 		memcpy(dst + n - 16, t, 16);
+	} else if (n > 32) {
+		memcpy(dst, src, n);
 	} else if (n >= 8) {
 		memcpy(&a, src, 8);
 		memcpy(&b, src + n - 8, 8);
@@ -123,18 +124,28 @@ static inline void wc_out_copy(uint8_t *dst, const uint8_t *src, size_t n)
 	}
 }
 
+/** The two decimal digits of @p v < 100, "00" to "99", as they lie in memory. */
+static inline uint16_t wc_out_pair(uint64_t v)
+{
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+				       "25262728293031323334353637383940414243444546474849"
+				       "50515253545556575859606162636465666768697071727374"
+				       "75767778798081828384858687888990919293949596979899";
+	uint16_t d;
+
+	memcpy(&d, &pairs[2 * v], 2);
+	return d;
+}
+
 /**
  * Write the decimal digits of @p v at @p dst (room for 20 bytes).
  * @return the number of digits.
  */
 static inline size_t wc_out_fmt_u64(uint8_t *dst, uint64_t v)
 {
-	/* "00".."99": two digits per division, as replies are mostly small numbers. */
-	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-				       "25262728293031323334353637383940414243444546474849"
-				       "50515253545556575859606162636465666768697071727374"
-				       "75767778798081828384858687888990919293949596979899";
+	/* Two digits per division, as replies are mostly small numbers. */
 	size_t n = 2, i;
+	uint16_t d;
 
 	if (v < 10) {
 		dst[0] = (uint8_t)('0' + v);
@@ -147,13 +158,52 @@ static inline size_t wc_out_fmt_u64(uint8_t *dst, uint64_t v)
 		uint64_t q = v / 100;
 
 		i -= 2;
-		memcpy(dst + i, &pairs[2 * (v - q * 100)], 2);
+		d = wc_out_pair(v - q * 100);
+		memcpy(dst + i, &d, 2);
 		v = q;
 	}
-	if (v >= 10)
-		memcpy(dst, &pairs[2 * v], 2);
-	else
+	if (v >= 10) {
+		d = wc_out_pair(v);
+		memcpy(dst, &d, 2);
+	} else {
 		dst[0] = (uint8_t)('0' + v);
+	}
+	return n;
+}
+
+/**
+ * wc_out_fmt_u64() for the numbers of a reply line, which are mostly short
+ * (flags 0, lengths of a few digits): below 10000 in a few steps without a
+ * loop. It may write up to 4 bytes at @p dst whatever the number's length,
+ * within the 20 bytes of room it needs anyway.
+ * @return the number of digits.
+ */
+static inline size_t wc_out_fmt_u32(uint8_t *dst, uint32_t v)
+{
+	uint32_t hi, d4;
+	size_t n;
+
+	if (v < 10) {
+		dst[0] = (uint8_t)('0' + v);
+		return 1;
+	}
+	if (v < 100) {
+		uint16_t d = wc_out_pair(v);
+
+		memcpy(dst, &d, 2);
+		return 2;
+	}
+	if (v >= 10000)
+		return wc_out_fmt_u64(dst, v);
+	/*
+	 * Four digits, leading zero included ("0123"), little-endian in one
+	 * word; shifting out the zero leaves the three-digit number's.
+	 */
+	hi = v / 100;
+	d4 = (uint32_t)wc_out_pair(hi) | (uint32_t)wc_out_pair(v - hi * 100) << 16;
+	n = v >= 1000 ? 4 : 3;
+	d4 >>= 8 * (4 - n);
+	memcpy(dst, &d4, 4);
 	return n;
 }
 

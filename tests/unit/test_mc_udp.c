@@ -445,7 +445,7 @@ static void test_single_get_same(void **state)
 			else
 				(void)wc_store_delete(store, req + 4, klen,
 						      wc_store_hash(req + 4, klen), 0);
-			if (!same_both_ways(req, 4 + klen + 1 + crlf, 0, 1) && klen + crlf > 1)
+			if (!same_both_ways(req, 4 + klen + 1 + crlf, 0, 1))
 				fail_msg("the fast path declined a %zu-byte key", klen);
 		}
 	}
