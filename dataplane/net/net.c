@@ -1534,8 +1534,8 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 	uint16_t dlen = m->data_len, tot;
 	uint32_t src, w;
 
-	/* One segment, at least the headers; no tag stripped by the NIC. */
-	if (unlikely(dlen != m->pkt_len || dlen < F_HDRS || (rx & RTE_MBUF_F_RX_VLAN_STRIPPED)))
+	/* One segment, at least the headers. */
+	if (unlikely(dlen != m->pkt_len || dlen < F_HDRS))
 		return false;
 	/*
 	 * Destination our MAC (broadcast is the layered path's), ethertype
@@ -1562,9 +1562,14 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 	if (unlikely(ld16(p + F_ULEN) != bswap16_to_be((uint16_t)(tot - IP_LEN)) ||
 		     tot < IP_LEN + UDP_LEN || (uint32_t)ETH_LEN + tot > dlen))
 		return false;
-	/* Checksums: both verified by the NIC, or as ipv4_input()/udp_input() check them. */
-	if (unlikely((rx & cks) != (RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD)) &&
-	    !fast_cksums_ok(p, rx, tot))
+	/*
+	 * No tag stripped by the NIC, and checksums both verified by the NIC
+	 * (one test for the three), or checked as ipv4_input() and
+	 * udp_input() check them.
+	 */
+	if (unlikely((rx & (cks | RTE_MBUF_F_RX_VLAN_STRIPPED)) !=
+		     (RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD)) &&
+	    ((rx & RTE_MBUF_F_RX_VLAN_STRIPPED) || !fast_cksums_ok(p, rx, tot)))
 		return false;
 	/*
 	 * The source: one range compare and one equality for a host of our
