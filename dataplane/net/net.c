@@ -1334,14 +1334,14 @@ static void fast_ref_init(struct fast_ref *r, const struct wc_net *n)
 		r->ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
 }
 
+_Static_assert(sizeof(struct wc_arp_entry) >= offsetof(struct wc_arp_entry, mac) + 8,
+	       "arp_refresh() reads 8 bytes from an entry's MAC on");
+
 /*
  * arp_learn(), not by ARP, of the sender of a frame udp_fast() accepted,
  * whose address is not martian, so not 0. The entry's MAC is compared as
  * 8 bytes with its 2 bytes of padding masked off.
  */
-_Static_assert(sizeof(struct wc_arp_entry) >= offsetof(struct wc_arp_entry, mac) + 8,
-	       "arp_refresh() reads 8 bytes from an entry's MAC on");
-
 static __rte_always_inline void arp_refresh(struct wc_net *n, const struct fast_ref *ref,
 					    uint32_t ip, const uint8_t *mac)
 {
@@ -1428,6 +1428,7 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	ulen_be = bswap16_to_be((uint16_t)(UDP_LEN + rlen));
 	/* Per lcore; the queue spreads the lcores' sequences apart. */
 	id_be = bswap16_to_be((uint16_t)(n->ip_id++ + ref->id_off));
+	/* The sums udp_hdrs() makes, their constant words added up per burst. */
 	ip_ck = ref->ip_ck ? 0 : (uint16_t)~csum_fold(ref->ip_sum + tot_be + id_be + dst);
 	phdr = ref->phdr + dst + ulen_be;
 
@@ -1437,8 +1438,10 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	/* 45 00 length id 00 00 (DF clear: a router may fragment a large reply) */
 	st64(f + F_IP,
 	     pair32(pair16(rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8), tot_be), pair16(id_be, 0)));
+	/* TTL, protocol, checksum, our address */
 	st64(f + F_FRAG + 2,
 	     pair32(pair16(rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP), ip_ck), ref->ip));
+	/* the peer's address, our port, the peer's */
 	st64(f + F_DST, pair32(dst, ports));
 	if (ref->udp_ck) {
 		st32(f + F_ULEN, pair16(ulen_be, csum_fold(phdr)));
