@@ -151,10 +151,16 @@ static inline size_t wc_mc_value_max(size_t klen, uint32_t vlen)
  */
 static inline uint8_t *wc_mc_fmt_value_nums(uint8_t *q, const struct wc_item_view *v, bool with_cas)
 {
-	*q = ' ';
-	q += 1 + wc_out_fmt_u32(q + 1, v->flags);
-	*q = ' ';
-	q += 1 + wc_out_fmt_u32(q + 1, v->vlen);
+	if (v->flags == 0) {
+		/* The commonest flags, spaces and all in one store. */
+		memcpy(q, " 0 ", 4);
+		q += 3;
+	} else {
+		*q = ' ';
+		q += 1 + wc_out_fmt_u32(q + 1, v->flags);
+		*q++ = ' ';
+	}
+	q += wc_out_fmt_u32(q, v->vlen);
 	if (with_cas) {
 		*q = ' ';
 		q += 1 + wc_out_fmt_u64(q + 1, v->cas);

@@ -230,19 +230,24 @@ static inline bool wc_mc_key_clean(const uint8_t *p, size_t n, size_t before)
 	const __m128i sp = _mm_set1_epi8(' ');
 	unsigned int low;
 	__m128i v;
-	size_t i;
 
-	if (n + before >= 16) {
-		for (i = 0; i + 16 < n; i += 16) {
+	if (n <= 16 && n + before >= 16) {
+		/* Lane j holds p[n - 16 + j]: the key's lanes are j >= 16 - n. */
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+		low = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
+		return (low >> (16 - n)) == 0;
+	}
+	if (n > 16) {
+		/* 16 bytes at a time, the last 16 overlapping the ones before. */
+		for (size_t i = 0;; i += 16) {
+			if (i + 16 > n)
+				i = n - 16;
 			v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v)) != 0)
 				return false;
+			if (i + 16 == n)
+				return true;
 		}
-		/* The last 16 bytes (overlapping the loop's when n > 16). */
-		v = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
-		low = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
-		/* Lane j holds p[n - 16 + j]: the key's lanes are j >= 16 - n. */
-		return (low >> (n < 16 ? 16 - n : 0)) == 0;
 	}
 #else
 	(void)before;

@@ -259,7 +259,6 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 	const uint8_t *key = payload + before;
 	struct wc_item_view v;
 	uint32_t seq_total, cmd;
-	ptrdiff_t vmax;
 	uint64_t hash;
 	size_t klen;
 	uint8_t *q;
@@ -277,28 +276,19 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 	klen = len - before - 1 - (payload[len - 2] == '\r');
 	if (klen - 1 >= WC_MC_KEY_MAX || !wc_mc_key_clean(key, klen, before))
 		return 0;
-	/*
-	 * The longest value whose reply surely fits one datagram (and this
-	 * buffer), from wc_mc_value_max() with the frame header and "END\r\n":
-	 * known before the lookup, so that only the value's length is left to
-	 * compare after it. A room too small for any value (never so on a
-	 * real buffer) leaves even a miss to the general path.
-	 */
-	vmax = (ptrdiff_t)RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX) -
-	       (ptrdiff_t)(WC_MC_UDP_HDR + wc_mc_value_max(klen, 0) + 5);
-	if (vmax < 0)
-		return 0;
 	hash = wc_store_hash(key, klen);
 	if (!wc_mc_get_here(c, hash))
 		return 0;
 	hit = wc_store_fetch(c->store, key, klen, hash, &v) != NULL;
+	/* The reply must surely fit one datagram (and this buffer). */
+	if (WC_MC_UDP_HDR + (hit ? wc_mc_value_max(klen, v.vlen) : 0) + 5 >
+	    RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX))
+		return 0;
 	q = reply + WC_MC_UDP_HDR;
 	if (!hit) {
 		memcpy(q, "END\r\n", 5);
 		q += 5;
 	} else {
-		if (v.vlen > (size_t)vmax)
-			return 0;
 		if (klen <= 16 && klen + before >= 16) {
 			uint8_t w[16];
 
@@ -318,9 +308,9 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 		q = wc_mc_fmt_value_nums(q + 6 + klen, &v, false);
 		q = wc_mc_fmt_get_hit_end(q, &v);
 	}
-	memcpy(reply, payload, 2); /* the request id as it came */
-	memcpy(reply + 2, &seq_total, 4);
-	memset(reply + 6, 0, 2);
+	/* The frame header: seq 0, total 1, then the request id as it came. */
+	memcpy(reply, "\0\0\0\0\0\1\0", 8);
+	memcpy(reply, payload, 2);
 	wc_mc_count_get(c, hit, (size_t)len - WC_MC_UDP_HDR, (size_t)(q - reply) - WC_MC_UDP_HDR);
 	return (uint16_t)(q - reply);
 }

@@ -491,8 +491,8 @@ static void test_single_get_same(void **state)
 	assert_false(same_both_ways("get k\r\n", 7, 1, 1));
 	assert_false(same_both_ways("get k\r\n", 7, 0, 2));
 	assert_false(same_both_ways("get k\r\n", 7, 0, 0));
-	/* A byte at or below ' ' anywhere in a key of one to three chunks. */
-	for (klen = 1; klen <= 40; klen += 3) {
+	/* A byte at or below ' ' anywhere in keys of one to sixteen 16-byte chunks. */
+	for (klen = 1; klen <= WC_MC_KEY_MAX; klen += klen < 40 ? 3 : 105) {
 		static const uint8_t ctl[] = { 0, '\t', '\n', '\r', 0x1f, ' ' };
 
 		for (size_t pos = 0; pos < klen; pos++) {
