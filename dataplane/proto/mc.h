@@ -240,8 +240,11 @@ static inline void wc_mc_count_get(struct wc_mc_ctx *c, bool hit, size_t line, s
  */
 static inline bool wc_mc_get_here(struct wc_mc_ctx *c, uint64_t hash)
 {
+	/* One partition: every key is here, and no flush to catch up with. */
+	if (__builtin_expect(c->nparts <= 1, 1))
+		return true;
 	wc_mc_flush_catch_up(c);
-	return __builtin_expect(wc_mc_remote_owner(c, hash) < 0, 1);
+	return wc_mc_remote_owner(c, hash) < 0;
 }
 
 /**
