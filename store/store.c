@@ -109,9 +109,6 @@
 
 #include <numaif.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "store/store.h"
 #include "store/store_check.h"
 
@@ -263,17 +260,6 @@ struct wc_store {
 	uint64_t resv_hash;
 	struct wc_store_stats stats;
 };
-
-/* ---- hashing ---- */
-
-/*
- * The key hash is XXH3_64bits with seed 0 (plain XXH3_64bits()), so a
- * partition-aware client computes the same value with any XXH3 library.
- */
-uint64_t wc_store_hash(const void *key, size_t klen)
-{
-	return XXH3_64bits(key, klen);
-}
 
 /* ---- items ---- */
 
