@@ -265,14 +265,17 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 	bool hit;
 
 	RTE_SET_USED(n);
-	if (len < before + 2 || len > before + WC_MC_KEY_MAX + 2)
+	if (len < before + 2)
 		return 0;
 	memcpy(&seq_total, payload + 2, 4);
 	memcpy(&cmd, payload + WC_MC_UDP_HDR, 4);
 	if (seq_total != rte_cpu_to_be_32(1) || memcmp(&cmd, "get ", 4) != 0 ||
 	    payload[len - 1] != '\n')
 		return 0;
-	/* The key's last byte may be what a "\r" before the "\n" would be: 0 then. */
+	/*
+	 * The key's last byte may be what a "\r" before the "\n" would be: 0
+	 * then, and (unsigned) klen - 1 is past any key.
+	 */
 	klen = len - before - 1 - (payload[len - 2] == '\r');
 	if (klen - 1 >= WC_MC_KEY_MAX || !wc_mc_key_clean(key, klen, before))
 		return 0;
