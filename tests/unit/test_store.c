@@ -69,7 +69,7 @@ static void rcu_off(void)
  */
 #define FORCED_MAX (1u << 15)
 static struct {
-	char k[16];
+	char k[WC_KEY_MAX + 1];
 	uint64_t h;
 } forced[FORCED_MAX];
 static unsigned nforced;
@@ -786,6 +786,44 @@ static void test_fetch(void **st)
 	wc_store_destroy(s);
 }
 
+/*
+ * Keys that share a hash are told apart by their bytes alone: every length
+ * from 1 to 250 (each way the compare reads them), two keys differing in
+ * one byte at every position.
+ */
+static void test_key_compare(void **st)
+{
+	struct wc_store *s = mk_default();
+	char a[WC_KEY_MAX + 1], b[WC_KEY_MAX + 1];
+
+	(void)st;
+	for (size_t n = 1; n <= WC_KEY_MAX; n += n < 40 ? 1 : 13) {
+		for (size_t p = 0; p < n; p++) {
+			uint64_t h = 0x5eed0000u + n;
+
+			memset(a, 'k', n);
+			a[n] = 0;
+			memcpy(b, a, n + 1);
+			b[p] = 'K';
+			assert_int_equal(set_h(s, WC_MODE_SET, a, h, "A", 0, 0, 0, NULL),
+					 WC_STORE_OK);
+			assert_int_equal(set_h(s, WC_MODE_SET, b, h, "B", 0, 0, 0, NULL),
+					 WC_STORE_OK);
+			expect_h(s, a, h, "A");
+			expect_h(s, b, h, "B");
+			expect_fetch(s, a, h);
+			expect_fetch(s, b, h);
+			assert_int_equal(wc_store_delete(s, a, n, h, 0), WC_STORE_OK);
+			expect_h(s, a, h, NULL);
+			expect_h(s, b, h, "B");
+			assert_int_equal(wc_store_delete(s, b, n, h, 0), WC_STORE_OK);
+		}
+	}
+	assert_int_equal(wc_store_stats(s)->curr_items, 0);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+}
+
 static void test_collision_expiry_eviction(void **st)
 {
 	/* colliding items reclaimed by the walker and by eviction keep their
@@ -1480,6 +1518,7 @@ int main(void)
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_collisions),
 		cmocka_unit_test(test_fetch),
+		cmocka_unit_test(test_key_compare),
 		cmocka_unit_test(test_collision_expiry_eviction),
 		cmocka_unit_test(test_max_item_size),
 		cmocka_unit_test(test_memory_limit),
