@@ -177,7 +177,7 @@ static inline uint8_t *wc_mc_fmt_value_nums(uint8_t *q, const struct wc_item_vie
 static inline uint8_t *wc_mc_fmt_value_line(uint8_t *q, const uint8_t *key, size_t klen,
 					    const struct wc_item_view *v, bool with_cas)
 {
-	/* Eight bytes: the key, always at least one byte, covers the last two. */
+	/* Eight bytes: the key and the space after it cover the last two. */
 	memcpy(q, "VALUE \0", 8);
 	wc_out_copy(q + 6, key, klen);
 	return wc_mc_fmt_value_nums(q + 6 + klen, v, with_cas);

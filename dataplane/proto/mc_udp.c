@@ -298,8 +298,9 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 			/*
 			 * The key as the 16 request bytes that end with it
 			 * (readable, as for wc_mc_key_clean()), stored to end
-			 * where the key ends in the reply: what they put
-			 * before it, "VALUE " and the frame header overwrite.
+			 * where the key ends in the reply. What they put before
+			 * it (from reply + 2 on at most, as klen >= 4), "VALUE "
+			 * and the frame header overwrite.
 			 */
 			memcpy(w, key + klen - 16, 16);
 			memcpy(q + 6 + klen - 16, w, 16);
