@@ -910,6 +910,7 @@ static uint64_t *idx_make_room(struct wc_store *s, const uint32_t b[2])
 			__atomic_store_n(q, p[i], __ATOMIC_RELEASE);
 			__atomic_store_n(&p[i], 0, __ATOMIC_RELEASE);
 			seq_end(s);
+			s->stats.index_moves++;
 			return &p[i];
 		}
 	}

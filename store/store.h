@@ -108,6 +108,8 @@ struct wc_store_stats {
 	uint64_t get_expired;	  /**< lookups that found their key expired (memcached's) */
 	uint64_t oom;		  /**< stores refused for lack of memory */
 	uint64_t hash_collisions; /**< lookups whose hash matched but key did not */
+	/** index entries moved to their other bucket to make room for a key */
+	uint64_t index_moves;
 	/** times the owner waited for remote readers' grace period to reuse memory */
 	uint64_t grace_waits;
 };

@@ -249,7 +249,8 @@ static void owner_op(struct wc_store *s, uint64_t *rng, uint32_t *now, uint32_t 
 	}
 }
 
-static void test_crew_stress(void **st)
+/* @p max_items: 0 for an index sized to the memory, else that small. */
+static void crew_stress(uint32_t max_items)
 {
 	struct shared *sh;
 	struct wc_store_config c = { 0 };
@@ -259,7 +260,6 @@ static void test_crew_stress(void **st)
 	size_t qsz = rte_rcu_qsbr_get_memsize(2);
 	int check = 0;
 
-	(void)st;
 	if (rte_lcore_count() < 2)
 		skip();
 	sh = rte_zmalloc("sh", sizeof(*sh), RTE_CACHE_LINE_SIZE);
@@ -284,6 +284,7 @@ static void test_crew_stress(void **st)
 	c.max_item_size = MAX_ITEM;
 	c.socket_id = SOCKET_ID_ANY;
 	c.qsbr = sh->q;
+	c.max_items = max_items;
 	sh->s = wc_store_create(&c);
 	assert_non_null(sh->s);
 	wc_store_tick(sh->s, now);
@@ -305,9 +306,10 @@ static void test_crew_stress(void **st)
 	const struct wc_store_stats *ss = wc_store_stats(sh->s);
 	printf("owner: %" PRIu64 " ops (%" PRIu64 " sets, %" PRIu64 " appends, %" PRIu64
 	       " deletes, %" PRIu64 " arith, %" PRIu64 " touches, %" PRIu64 " flushes), "
-	       "%" PRIu64 " evictions, %" PRIu64 " oom, %" PRIu64 " grace waits\n",
+	       "%" PRIu64 " evictions, %" PRIu64 " oom, %" PRIu64 " grace waits, %" PRIu64
+	       " index moves\n",
 	       oc.ops, oc.sets, oc.appends, oc.deletes, oc.arith, oc.touches, oc.flushes,
-	       ss->evictions, ss->oom, ss->grace_waits);
+	       ss->evictions, ss->oom, ss->grace_waits, ss->index_moves);
 	printf("reader: %" PRIu64 " reads, %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
 	       " corrupt, %" PRIu64 " -EAGAIN, %" PRIu64 " other\n",
 	       sh->reads, sh->hits, sh->misses, sh->corrupt, sh->again, sh->toosmall);
@@ -326,15 +328,36 @@ static void test_crew_stress(void **st)
 	 */
 	assert_true(ss->oom * 1000 < oc.ops);
 	assert_true(oc.sets > 0 && oc.appends > 0 && oc.arith > 0 && oc.flushes > 0);
+	/* A small index is full: entries move between buckets under the reader. */
+	if (max_items != 0)
+		assert_true(ss->index_moves > 1000);
 	wc_store_destroy(sh->s);
 	rte_free(sh->q);
 	rte_free(sh);
+}
+
+static void test_crew_stress(void **st)
+{
+	(void)st;
+	crew_stress(0);
+}
+
+/*
+ * The same with an index too small for the keys, always full: inserts move
+ * entries to their other bucket (under the partition's seq) and evict the
+ * least recently used of a key's buckets while the reader looks them up.
+ */
+static void test_crew_stress_full_index(void **st)
+{
+	(void)st;
+	crew_stress(96);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crew_stress),
+		cmocka_unit_test(test_crew_stress_full_index),
 	};
 
 	if (wc_test_eal_init_lcores("test_store_mt", "0,1") < 0) {
