@@ -171,15 +171,28 @@ static inline uint8_t *wc_mc_fmt_value_nums(uint8_t *q, const struct wc_item_vie
 
 /**
  * The line "VALUE <key> <flags> <bytes>[ <cas>]\r\n" of a value at @p q,
- * which has wc_mc_value_max() bytes.
+ * which has wc_mc_value_max() bytes. @p slack bytes before @p key may be
+ * read and as many before @p q written (a caller's header, written after):
+ * with 16 - klen of them a key of at most 16 bytes is copied as one 16-byte
+ * load and store that end where it ends, "VALUE " then written over what
+ * they put before it.
  * @return the end of the line.
  */
 static inline uint8_t *wc_mc_fmt_value_line(uint8_t *q, const uint8_t *key, size_t klen,
-					    const struct wc_item_view *v, bool with_cas)
+					    const struct wc_item_view *v, bool with_cas,
+					    size_t slack)
 {
-	/* Eight bytes: the key and the space after it cover the last two. */
-	memcpy(q, "VALUE \0", 8);
-	wc_out_copy(q + 6, key, klen);
+	if (klen <= 16 && klen + slack >= 16) {
+		uint8_t w[16];
+
+		memcpy(w, key + klen - 16, 16);
+		memcpy(q + 6 + klen - 16, w, 16);
+		memcpy(q, "VALUE ", 6);
+	} else {
+		/* Eight bytes: the key and the space after it cover the last two. */
+		memcpy(q, "VALUE \0", 8);
+		wc_out_copy(q + 6, key, klen);
+	}
 	return wc_mc_fmt_value_nums(q + 6 + klen, v, with_cas);
 }
 
@@ -190,7 +203,7 @@ static inline uint8_t *wc_mc_fmt_value_line(uint8_t *q, const uint8_t *key, size
 static inline uint8_t *wc_mc_fmt_value(uint8_t *q, const uint8_t *key, size_t klen,
 				       const struct wc_item_view *v, bool with_cas)
 {
-	q = wc_mc_fmt_value_line(q, key, klen, v, with_cas);
+	q = wc_mc_fmt_value_line(q, key, klen, v, with_cas, 0);
 	wc_out_copy(q, v->val, v->vlen);
 	q += v->vlen;
 	memcpy(q, "\r\n", 2);
@@ -251,17 +264,18 @@ static inline bool wc_mc_get_here(struct wc_mc_ctx *c, uint64_t hash)
  * The reply to a plain get of one key at @p dst, counted as the general
  * path counts it (@p line bytes of request read): "END\r\n" alone for a
  * miss (@p v NULL, 5 bytes of room), else the value first (room for
- * wc_mc_value_max() + 5 bytes).
+ * wc_mc_value_max() + 5 bytes). @p slack: as for wc_mc_fmt_value_line().
  * @return the reply's length.
  */
 static inline size_t wc_mc_get_reply(struct wc_mc_ctx *c, const uint8_t *key, size_t klen,
-				     const struct wc_item_view *v, size_t line, uint8_t *dst)
+				     const struct wc_item_view *v, size_t line, uint8_t *dst,
+				     size_t slack)
 {
 	uint8_t *q;
 	size_t n;
 
 	if (v != NULL) {
-		q = wc_mc_fmt_value_line(dst, key, klen, v, false);
+		q = wc_mc_fmt_value_line(dst, key, klen, v, false, slack);
 		n = (size_t)(wc_mc_fmt_get_hit_end(q, v) - dst);
 	} else {
 		memcpy(dst, "END\r\n", 5);
@@ -333,7 +347,8 @@ static inline bool wc_mc_single_get_find(struct wc_mc_ctx *c, const uint8_t *buf
 static inline size_t wc_mc_single_get_reply(struct wc_mc_ctx *c, const struct wc_mc_single_get *g,
 					    uint8_t *dst)
 {
-	return wc_mc_get_reply(c, g->key, g->klen, g->hit ? &g->v : NULL, g->line, dst);
+	/* Nothing before dst is ours to write: no slack. */
+	return wc_mc_get_reply(c, g->key, g->klen, g->hit ? &g->v : NULL, g->line, dst, 0);
 }
 
 /**

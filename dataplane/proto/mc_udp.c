@@ -260,11 +260,11 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 	struct wc_item_view v;
 	uint32_t seq_total, cmd;
 	uint64_t hash;
-	size_t klen;
-	uint8_t *q;
+	size_t klen, rlen;
 	bool hit;
 
 	RTE_SET_USED(n);
+	_Static_assert(WC_MC_UDP_HDR <= before, "the slack below is readable before the key");
 	if (len < before + 2)
 		return 0;
 	memcpy(&seq_total, payload + 2, 4);
@@ -287,36 +287,17 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 	if (WC_MC_UDP_HDR + (hit ? wc_mc_value_max(klen, v.vlen) : 0) + 5 >
 	    RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX))
 		return 0;
-	q = reply + WC_MC_UDP_HDR;
-	if (!hit) {
-		memcpy(q, "END\r\n", 5);
-		q += 5;
-	} else {
-		if (klen <= 16 && klen + before >= 16) {
-			uint8_t w[16];
-
-			/*
-			 * The key as the 16 request bytes that end with it
-			 * (readable, as for wc_mc_key_clean()), stored to end
-			 * where the key ends in the reply. What they put before
-			 * it (from reply + 2 on at most, as klen >= 4), "VALUE "
-			 * and the frame header overwrite.
-			 */
-			memcpy(w, key + klen - 16, 16);
-			memcpy(q + 6 + klen - 16, w, 16);
-			memcpy(q, "VALUE ", 6);
-		} else {
-			memcpy(q, "VALUE \0", 8);
-			wc_out_copy(q + 6, key, klen);
-		}
-		q = wc_mc_fmt_value_nums(q + 6 + klen, &v, false);
-		q = wc_mc_fmt_get_hit_end(q, &v);
-	}
+	/*
+	 * The frame header's bytes are written after the reply, and the
+	 * request's before the key (header and "get ") are readable: the
+	 * reply may use the smaller of the two as slack.
+	 */
+	rlen = wc_mc_get_reply(c, key, klen, hit ? &v : NULL, (size_t)len - WC_MC_UDP_HDR,
+			       reply + WC_MC_UDP_HDR, WC_MC_UDP_HDR);
 	/* The frame header: seq 0, total 1, then the request id as it came. */
 	memcpy(reply, "\0\0\0\0\0\1\0", 8);
 	memcpy(reply, payload, 2);
-	wc_mc_count_get(c, hit, (size_t)len - WC_MC_UDP_HDR, (size_t)(q - reply) - WC_MC_UDP_HDR);
-	return (uint16_t)(q - reply);
+	return (uint16_t)(WC_MC_UDP_HDR + rlen);
 }
 
 void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,

@@ -193,10 +193,13 @@ static inline size_t wc_out_fmt_u32(uint8_t *dst, uint32_t v)
 		memcpy(dst, &d, 2);
 		return 2;
 	}
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	return wc_out_fmt_u64(dst, v);
+#endif
 	if (v >= 10000)
 		return wc_out_fmt_u64(dst, v);
 	/*
-	 * Four digits, leading zero included ("0123"), little-endian in one
+	 * Four digits, leading zero included ("0123"), in one little-endian
 	 * word; shifting out the zero leaves the three-digit number's.
 	 */
 	hi = v / 100;
