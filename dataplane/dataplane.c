@@ -183,6 +183,8 @@ static int setup_lcores(struct wc_dataplane *dp, struct rte_mempool *pool)
 		lc->mc.st = lc->st;
 		lc->net.ifc = &dp->ifc;
 		lc->net.queue = (uint16_t)i;
+		/* The lcores' IPv4 id sequences start apart. */
+		lc->net.ip_id = (uint16_t)(i * 4099u);
 		lc->net.pool = pool;
 		lc->net.st = lc->st;
 		lc->net.tsc_hz = dp->tsc_hz;

@@ -853,6 +853,114 @@ struct rte_mbuf *wc_udp_alloc_reply(struct wc_net *n, uint16_t room)
 }
 
 /*
+ * Header words at any alignment, in the frame's byte order: a word loaded
+ * with ld32() compares with one bytes4() builds from the bytes it must
+ * hold, on a host of either byte order (memcpy of a constant size is one
+ * load or store).
+ */
+static inline uint64_t ld64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t ld32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t ld16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void st64(void *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void st32(void *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* rte_cpu_to_be_16() and back, as plain C the compiler can combine. */
+static inline uint16_t bswap16_to_be(uint16_t v)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return __builtin_bswap16(v);
+#else
+	return v;
+#endif
+}
+
+static inline uint32_t bytes4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	const uint8_t x[4] = { a, b, c, d };
+
+	return ld32(x);
+}
+
+/* The word whose bytes in memory are those of @p lo, then those of @p hi. */
+static inline uint32_t pair16(uint16_t lo, uint16_t hi)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint32_t)hi << 16 | lo;
+#else
+	return (uint32_t)lo << 16 | hi;
+#endif
+}
+
+static inline uint64_t pair32(uint32_t lo, uint32_t hi)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)hi << 32 | lo;
+#else
+	return (uint64_t)lo << 32 | hi;
+#endif
+}
+
+/* The next IPv4 id, in network order: a sequence per lcore, each started
+ * apart from the others' (see the dataplane's setup). */
+static inline uint16_t ip_id_next(struct wc_net *n)
+{
+	return bswap16_to_be(n->ip_id++);
+}
+
+/* The constant words of a UDP reply's IPv4 header (version and IHL, TTL and
+ * protocol), summed for its checksum. */
+#define IP_UDP_CONST_SUM                                     \
+	((uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) + \
+	 rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP))
+
+/*
+ * Store a UDP reply's IPv4 header (no options, TOS 0, no fragment bits,
+ * TTL_OUT) and UDP header at @p ip, in four word stores: lengths, id,
+ * checksums, addresses in network order, @p ports the source port's bytes
+ * then the destination's.
+ */
+static __rte_always_inline void ip_udp_store(uint8_t *ip, uint16_t tot_be, uint16_t id_be,
+					     uint16_t ip_ck, uint32_t src, uint32_t dst,
+					     uint32_t ports, uint16_t ulen_be, uint16_t udp_ck)
+{
+	/* 45 00 length id 00 00 (DF clear: a router may fragment a large reply) */
+	st64(ip, pair32(pair16(rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8), tot_be), pair16(id_be, 0)));
+	/* TTL, protocol, checksum, source address */
+	st64(ip + 8, pair32(pair16(rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP), ip_ck), src));
+	/* destination address, ports */
+	st64(ip + 16, pair32(dst, ports));
+	st32(ip + 24, pair16(ulen_be, udp_ck));
+}
+
+/*
  * The IPv4 and UDP headers of a UDP reply of @p plen payload bytes at @p ip,
  * from our address and @p sport to @p dst and @p dport (ports in network
  * order): no options, TOS 0, no fragment bits, TTL_OUT. The IPv4 checksum
@@ -867,44 +975,23 @@ static __rte_always_inline uint64_t udp_hdrs(struct wc_net *n, struct rte_ipv4_h
 					     uint32_t plen, uint64_t *phdr)
 {
 	const struct wc_iface *ifc = n->ifc;
-	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
-	uint16_t tot_be = rte_cpu_to_be_16((uint16_t)(IP_LEN + UDP_LEN + plen));
-	uint16_t ulen_be = rte_cpu_to_be_16((uint16_t)(UDP_LEN + plen));
-	/* Per lcore; the queue spreads the lcores' sequences apart. */
-	uint16_t id_be = __builtin_bswap16((uint16_t)(n->ip_id++ + n->queue * 4099u));
+	uint16_t tot_be = bswap16_to_be((uint16_t)(IP_LEN + UDP_LEN + plen));
+	uint16_t ulen_be = bswap16_to_be((uint16_t)(UDP_LEN + plen));
+	uint16_t id_be = ip_id_next(n), ip_ck = 0, udp_ck = 0;
 	uint64_t ol = 0;
 
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = 0;
-	ip->total_length = tot_be;
-	ip->packet_id = id_be;
-	ip->fragment_offset = 0; /* DF clear: a router may fragment a large reply */
-	ip->time_to_live = TTL_OUT;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = ifc->ip;
-	ip->dst_addr = dst;
-	uh->src_port = sport;
-	uh->dst_port = dport;
-	uh->dgram_len = ulen_be;
 	/* Both checksums from the fields: the pseudo-header's share serves both. */
 	*phdr = csum_udp_phdr(ifc->ip, dst, ulen_be);
-	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-		ip->hdr_checksum = 0;
-	} else {
-		/* The constant words, the length and id, the addresses. */
-		uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
-			       rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + tot_be + id_be +
-			       ifc->ip + dst;
-
-		ip->hdr_checksum = (uint16_t)~csum_fold(sum);
-	}
+	else
+		ip_ck = (uint16_t)~csum_fold(IP_UDP_CONST_SUM + tot_be + id_be + ifc->ip + dst);
 	if (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
 		ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-		uh->dgram_cksum = csum_fold(*phdr);
-	} else {
-		uh->dgram_cksum = 0;
+		udp_ck = csum_fold(*phdr);
 	}
+	ip_udp_store((uint8_t *)ip, tot_be, id_be, ip_ck, ifc->ip, dst, pair16(sport, dport),
+		     ulen_be, udp_ck);
 	return ol;
 }
 
@@ -1169,82 +1256,6 @@ static __rte_noinline void eth_input(struct wc_net *n, struct rte_mbuf *m)
 
 /* ---- the fast path ----------------------------------------------------- */
 
-/*
- * Header words at any alignment, in the frame's byte order: a word loaded
- * with ld32() compares with one bytes4() builds from the bytes it must
- * hold, on a host of either byte order (memcpy of a constant size is one
- * load or store).
- */
-static inline uint64_t ld64(const void *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint32_t ld32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint16_t ld16(const void *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void st64(void *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline void st32(void *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-/* rte_cpu_to_be_16() and back, as plain C the compiler can combine. */
-static inline uint16_t bswap16_to_be(uint16_t v)
-{
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	return __builtin_bswap16(v);
-#else
-	return v;
-#endif
-}
-
-static inline uint32_t bytes4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	const uint8_t x[4] = { a, b, c, d };
-
-	return ld32(x);
-}
-
-/* The word whose bytes in memory are those of @p lo, then those of @p hi. */
-static inline uint32_t pair16(uint16_t lo, uint16_t hi)
-{
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	return (uint32_t)hi << 16 | lo;
-#else
-	return (uint32_t)lo << 16 | hi;
-#endif
-}
-
-static inline uint64_t pair32(uint32_t lo, uint32_t hi)
-{
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	return (uint64_t)hi << 32 | lo;
-#else
-	return (uint64_t)lo << 32 | hi;
-#endif
-}
-
 /* Offsets in the untagged Ethernet/IPv4/UDP frame the fast path handles. */
 #define F_IP   ETH_LEN			    /* version, IHL, TOS: 45 xx */
 #define F_TOT  (F_IP + 2)		    /* total length */
@@ -1285,9 +1296,8 @@ struct fast_ref {
 	uint32_t host_lo;
 	uint32_t span;
 	uint32_t port0; /* app 0's port, network order; UINT32_MAX: no app */
-	uint16_t id_off;
-	bool fast0; /* app 0 answers in place */
-	bool ip_ck; /* the port fills the IPv4 checksum */
+	bool fast0;	/* app 0 answers in place */
+	bool ip_ck;	/* the port fills the IPv4 checksum */
 	bool udp_ck;
 };
 
@@ -1305,8 +1315,7 @@ static void fast_ref_init(struct fast_ref *r, const struct wc_net *n)
 	put_be16(b + RTE_ETHER_ADDR_LEN, RTE_ETHER_TYPE_IPV4);
 	r->eth_src = ld64(b);
 	r->ip = ifc->ip;
-	r->ip_sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
-		    rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP) + ifc->ip;
+	r->ip_sum = IP_UDP_CONST_SUM + ifc->ip;
 	r->phdr = (uint64_t)ifc->ip + rte_cpu_to_be_16(IPPROTO_UDP);
 	/*
 	 * With a contiguous mask of /8 to /30, every address of the subnet
@@ -1324,7 +1333,6 @@ static void fast_ref_init(struct fast_ref *r, const struct wc_net *n)
 	}
 	r->port0 = ifc->n_apps > 0 ? ifc->apps[0].port : UINT32_MAX;
 	r->fast0 = ifc->n_apps > 0 && ifc->apps[0].fast != NULL;
-	r->id_off = (uint16_t)(n->queue * 4099u);
 	r->ip_ck = (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
 	r->udp_ck = (ifc->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
 	r->ol = 0;
@@ -1390,7 +1398,8 @@ static __rte_always_inline bool fast_cksums_ok(const uint8_t *p, uint64_t rx, ui
  * udp_fast() accepted, whose IPv4 datagram is @p tot bytes: the reply
  * payload goes in the frame's own buffer past the request, and the headers
  * in front of it, over the request's tail, from fields read beforehand.
- * The headers are udp_hdrs()'s, in six stores: the bytes from the frame
+ * The headers are udp_hdrs()'s, stored as it stores them (ip_udp_store()),
+ * with the Ethernet header in two more stores: the bytes from the frame
  * (the peer's MAC, address and ports) and per-reply values (lengths, id,
  * checksums) merged into the constant ones of @p ref.
  * @return false if the frame's buffer is not this lcore's alone to write,
@@ -1426,8 +1435,7 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	/* (DPDK's byte swap is an asm statement the compiler cannot combine.) */
 	tot_be = bswap16_to_be((uint16_t)(IP_LEN + UDP_LEN + rlen));
 	ulen_be = bswap16_to_be((uint16_t)(UDP_LEN + rlen));
-	/* Per lcore; the queue spreads the lcores' sequences apart. */
-	id_be = bswap16_to_be((uint16_t)(n->ip_id++ + ref->id_off));
+	id_be = ip_id_next(n);
 	/* The sums udp_hdrs() makes, their constant words added up per burst. */
 	ip_ck = ref->ip_ck ? 0 : (uint16_t)~csum_fold(ref->ip_sum + tot_be + id_be + dst);
 	phdr = ref->phdr + dst + ulen_be;
@@ -1435,22 +1443,12 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	f = r - F_HDRS;
 	st64(f, peer_mac); /* its last 2 bytes are rewritten by the next store */
 	st64(f + ETH_SRC, ref->eth_src);
-	/* 45 00 length id 00 00 (DF clear: a router may fragment a large reply) */
-	st64(f + F_IP,
-	     pair32(pair16(rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8), tot_be), pair16(id_be, 0)));
-	/* TTL, protocol, checksum, our address */
-	st64(f + F_FRAG + 2,
-	     pair32(pair16(rte_cpu_to_be_16(TTL_OUT << 8 | IPPROTO_UDP), ip_ck), ref->ip));
-	/* the peer's address, our port, the peer's */
-	st64(f + F_DST, pair32(dst, ports));
-	if (ref->udp_ck) {
-		st32(f + F_ULEN, pair16(ulen_be, csum_fold(phdr)));
-	} else {
-		/* Summed with the checksum field 0 (RFC 768), then filled in. */
-		st32(f + F_ULEN, pair16(ulen_be, 0));
+	/* The UDP checksum, if ours, summed with its field 0 (RFC 768), then stored. */
+	ip_udp_store(f + F_IP, tot_be, id_be, ip_ck, ref->ip, dst, ports, ulen_be,
+		     ref->udp_ck ? csum_fold(phdr) : 0);
+	if (!ref->udp_ck)
 		st32(f + F_ULEN,
 		     pair16(ulen_be, udp_cksum_final(csum_bytes(f + F_UDP, UDP_LEN + rlen, phdr))));
-	}
 
 	m->data_off = (uint16_t)(start - F_HDRS);
 	/* packet_type and pkt_len, then data_len and vlan_tci, in one store each. */

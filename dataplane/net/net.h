@@ -111,7 +111,7 @@ struct wc_net {
 	uint64_t tsc_hz;
 	uint64_t now_tsc; /**< refreshed once per burst by the loop */
 	uint16_t ntx;
-	uint16_t ip_id;		   /**< next IPv4 identification for UDP replies */
+	uint16_t ip_id; /**< next IPv4 identification for UDP replies (lcores start apart) */
 	struct rte_mbuf *rx_reuse; /**< frame being delivered, if its reply may reuse it */
 	struct wc_tcp *tcp;	   /**< TCP connections and listeners (tcp.h), or NULL */
 	struct rte_mbuf *tx[WC_TX_MAX];

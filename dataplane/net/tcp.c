@@ -402,7 +402,7 @@ static struct rte_mbuf *frame_alloc(struct wc_net *n, const struct rte_ether_add
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;
 	ip->total_length = 0; /* frame_send() */
-	ip->packet_id = rte_cpu_to_be_16((uint16_t)(n->ip_id++ + n->queue * 4099u));
+	ip->packet_id = rte_cpu_to_be_16(n->ip_id++);
 	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_TCP;
