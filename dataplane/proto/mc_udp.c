@@ -264,7 +264,6 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 	bool hit;
 
 	RTE_SET_USED(n);
-	_Static_assert(WC_MC_UDP_HDR <= before, "the slack below is readable before the key");
 	if (len < before + 2)
 		return 0;
 	memcpy(&seq_total, payload + 2, 4);
@@ -289,8 +288,9 @@ uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uin
 		return 0;
 	/*
 	 * The frame header's bytes are written after the reply, and the
-	 * request's before the key (header and "get ") are readable: the
-	 * reply may use the smaller of the two as slack.
+	 * request's before the key (header and "get ", WC_MC_UDP_HDR + 4) are
+	 * readable: the reply may use the smaller of the two, the header's,
+	 * as slack.
 	 */
 	rlen = wc_mc_get_reply(c, key, klen, hit ? &v : NULL, (size_t)len - WC_MC_UDP_HDR,
 			       reply + WC_MC_UDP_HDR, WC_MC_UDP_HDR);
