@@ -104,6 +104,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
 
@@ -1934,6 +1935,59 @@ struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen,
 		return it;
 	}
 	return fetch_slow(s, key, klen, hash, v);
+}
+
+void wc_store_fetch_burst(struct wc_store *s, const struct wc_store_key *k, unsigned int n,
+			  struct wc_item_view *v)
+{
+	const uint64_t *bkt[WC_STORE_BURST];
+	struct wc_item *cand[WC_STORE_BURST];
+	unsigned int i;
+
+	/* The first buckets. */
+	for (i = 0; i < n; i++) {
+		bkt[i] = idx_bkt(s, idx_b1(s, k[i].hash));
+		rte_prefetch0(bkt[i]);
+	}
+	/* The item of each first bucket's first tag match, if any. */
+	for (i = 0; i < n; i++) {
+		uint64_t tag = idx_tag(k[i].hash);
+
+		cand[i] = NULL;
+		for (unsigned int j = 0; j < IDX_WAYS; j++) {
+			uint64_t x = bkt[i][j];
+
+			if ((x & ~IDX_OFF_MASK) == tag) {
+				cand[i] = idx_slot_item(s, x);
+				rte_prefetch0(cand[i]);
+				break;
+			}
+		}
+	}
+	/*
+	 * wc_store_fetch()'s short path on the candidates, its general one
+	 * else. The general one may reclaim an expired item, which a later
+	 * key of the burst (the same key again) has as its candidate: the
+	 * item stays as it was (memory is reused only by writes), so that key
+	 * too finds it expired and takes the general path, which misses.
+	 */
+	for (i = 0; i < n; i++) {
+		struct wc_item *it = cand[i];
+		uint32_t klen = k[i].klen;
+		uint32_t e;
+
+		if (likely(it != NULL && klen != 0 && klen <= WC_KEY_MAX && it->klen == klen &&
+			   key_eq(item_key(it), k[i].key, klen))) {
+			e = item_exptime_rb(it, it->rbits);
+			if (likely(e == 0 || e > s->now)) {
+				item_view(s, it, klen, false, &v[i]);
+				item_bump(s, it);
+				continue;
+			}
+		}
+		if (fetch_slow(s, k[i].key, klen, k[i].hash, &v[i]) == NULL)
+			v[i].val = NULL;
+	}
 }
 
 /*

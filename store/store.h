@@ -221,6 +221,29 @@ struct wc_item *wc_store_get(struct wc_store *s, const void *key, size_t klen, u
 struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
 			       struct wc_item_view *v);
 
+/** Keys wc_store_fetch_burst() takes at once, at most. */
+#define WC_STORE_BURST 32
+
+/** A key for wc_store_fetch_burst(). */
+struct wc_store_key {
+	const void *key;
+	uint32_t klen;
+	uint64_t hash; /**< wc_store_hash() of the key */
+};
+
+/**
+ * wc_store_fetch() of @p n keys (at most WC_STORE_BURST), with each
+ * stage's memory reads started for every key before the first key needs
+ * them: the index buckets, then the items the tags point at, then the
+ * compares. What it finds and records is what wc_store_fetch() of each
+ * key in turn would. A view stays valid as wc_store_fetch()'s; one lookup
+ * cannot make another's item go away (only writes and expiry reclaim
+ * memory, and an expired item reclaimed here is one that reads as absent).
+ * @p v[i] is the view of k[i]'s item, its val NULL if absent.
+ */
+void wc_store_fetch_burst(struct wc_store *s, const struct wc_store_key *k, unsigned int n,
+			  struct wc_item_view *v);
+
 /** Record an access: last-access time, fetched bit, eviction hint. */
 void wc_store_bump(struct wc_store *s, struct wc_item *it);
 

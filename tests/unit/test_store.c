@@ -787,6 +787,103 @@ static void test_fetch(void **st)
 }
 
 /*
+ * wc_store_fetch_burst() does what wc_store_fetch() does key by key: two
+ * stores are given the same items and clock, then the same bursts of up
+ * to 32 keys, one store looking them up together, the other one by one.
+ * The keys come from a full index (keys in either bucket, moved ones),
+ * keys sharing one hash, absent keys, expiring ones and the same key more
+ * than once. Every view must show the same, and the stores' statistics
+ * (expired keys reclaimed by a lookup among them) stay equal.
+ */
+static void test_fetch_burst(void **st)
+{
+	struct wc_store *s = mk(4u << 20, 64u << 10, 4096, false);
+	struct wc_store *t = mk(4u << 20, 64u << 10, 4096, false);
+	static char keys[WC_STORE_BURST][32];
+	struct wc_store_key bk[WC_STORE_BURST];
+	struct wc_item_view bv[WC_STORE_BURST];
+	unsigned int rnd = 7, hits = 0, misses = 0;
+	uint32_t now = T0;
+	char v[64];
+
+	(void)st;
+	for (int i = 0; i < 4096; i++) {
+		snprintf(keys[0], sizeof(keys[0]), "burst:%d", i);
+		snprintf(v, sizeof(v), "value %d", i);
+		/* One key in 8 lives 1 to 200 s; flags on some, none on others. */
+		for (int j = 0; j < 2; j++)
+			assert_int_equal(set(j ? t : s, WC_MODE_SET, keys[0], v,
+					     (uint32_t)i % 3 == 0 ? 0 : (uint32_t)i,
+					     i % 8 == 0 ? T0 + 1 + (uint32_t)i % 200 : 0, 0, NULL),
+					 WC_STORE_OK);
+	}
+	for (int i = 0; i < 6; i++) {
+		snprintf(keys[0], sizeof(keys[0]), "same:%d", i);
+		for (int j = 0; j < 2; j++)
+			assert_int_equal(set_h(j ? t : s, WC_MODE_SET, keys[0], 0x51, keys[0], 7, 0,
+					       0, NULL),
+					 WC_STORE_OK);
+	}
+	for (int iter = 0; iter < 3000; iter++) {
+		unsigned int n = 1 + (unsigned int)rand_r(&rnd) % WC_STORE_BURST;
+
+		if (iter % 10 == 0) {
+			wc_store_tick(s, ++now);
+			wc_store_tick(t, now);
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned int r = (unsigned int)rand_r(&rnd);
+			uint64_t h;
+
+			if (i > 0 && r % 8 == 0)
+				memcpy(keys[i], keys[r % i], sizeof(keys[i]));
+			else if (r % 8 == 1)
+				snprintf(keys[i], sizeof(keys[i]), "same:%u", r / 8 % 7);
+			else if (r % 8 == 2)
+				snprintf(keys[i], sizeof(keys[i]), "absent:%u", r / 8);
+			else
+				snprintf(keys[i], sizeof(keys[i]), "burst:%u", r / 8 % 4096);
+			h = strncmp(keys[i], "same:", 5) == 0
+				    ? 0x51
+				    : wc_store_hash(keys[i], strlen(keys[i]));
+			force_hash(keys[i], h);
+			bk[i] = (struct wc_store_key){ keys[i], (uint32_t)strlen(keys[i]), h };
+		}
+		wc_store_fetch_burst(s, bk, n, bv);
+		for (unsigned int i = 0; i < n; i++) {
+			struct wc_item_view g;
+			struct wc_item *it = wc_store_fetch(t, keys[i], bk[i].klen, bk[i].hash, &g);
+
+			if (it == NULL) {
+				assert_null(bv[i].val);
+				misses++;
+				continue;
+			}
+			assert_non_null(bv[i].val);
+			assert_int_equal(bv[i].vlen, g.vlen);
+			assert_memory_equal(bv[i].val, g.val, g.vlen);
+			assert_int_equal(bv[i].flags, g.flags);
+			assert_int_equal(bv[i].cas, 0);
+			/* Marked accessed, as the lookup one by one marks it (and the
+			 * same look at both stores, for their statistics). */
+			assert_non_null(wc_store_get(t, keys[i], bk[i].klen, bk[i].hash, &g));
+			it = wc_store_get(s, keys[i], bk[i].klen, bk[i].hash, &g);
+			assert_ptr_equal(g.val, bv[i].val);
+			assert_true(wc_item_fetched(it));
+			assert_int_equal(wc_item_atime(it), now);
+			hits++;
+		}
+		assert_memory_equal(wc_store_stats(s), wc_store_stats(t),
+				    sizeof(struct wc_store_stats));
+	}
+	assert_true(hits > 30000 && misses > 5000);
+	assert_true(wc_store_stats(s)->get_expired > 20);
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+	wc_store_destroy(t);
+}
+
+/*
  * Keys that share a hash are told apart by their bytes alone: every length
  * from 1 to 250 (each way the compare reads them), two keys differing in
  * one byte at every position.
@@ -1518,6 +1615,7 @@ int main(void)
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_collisions),
 		cmocka_unit_test(test_fetch),
+		cmocka_unit_test(test_fetch_burst),
 		cmocka_unit_test(test_key_compare),
 		cmocka_unit_test(test_collision_expiry_eviction),
 		cmocka_unit_test(test_max_item_size),
