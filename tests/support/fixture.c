@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,20 +15,24 @@
 
 #include "fixture.h"
 
-int wc_fixture_start(struct wc_fixture *f, const char *name)
+int wc_fixture_start_mem(struct wc_fixture *f, const char *name, uint64_t memory_limit)
 {
-	char prefix[96];
+	char prefix[96], mem[24];
 	int rc;
 
 	memset(f, 0, sizeof(*f));
 	snprintf(prefix, sizeof(prefix), "--file-prefix=wcf_%s_%d", name, (int)getpid());
-	char *argv[] = { (char *)name,		"--no-huge",   "-m", "512", "--no-pci",
-			 "--no-telemetry",	"--no-shconf", "-l", "0",   "--vdev=net_null0",
+	/* EAL memory: the items, and 512 MiB for the rest (TCP buffers, mbufs). */
+	snprintf(mem, sizeof(mem), "%" PRIu64, (uint64_t)(512 + memory_limit / WC_MIB * 5 / 4));
+	char *argv[] = { (char *)name,		"--no-huge",   "-m", mem, "--no-pci",
+			 "--no-telemetry",	"--no-shconf", "-l", "0", "--vdev=net_null0",
 			 "--log-level=*:error", prefix,	       NULL };
 	rc = rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
 	if (rc < 0)
 		return -rte_errno;
 	wc_config_defaults(&f->cfg);
+	if (memory_limit != 0)
+		f->cfg.memory_limit = memory_limit;
 	f->cfg.mbufs = 8191;
 	f->cfg.log_level = RTE_LOG_ERR;
 	/* A per-lcore cache as wirecached's own pool has (avail counts include it). */
@@ -46,6 +51,11 @@ int wc_fixture_start(struct wc_fixture *f, const char *name)
 	f->lc = &f->dp.lcores[0];
 	f->pool_avail = rte_mempool_avail_count(f->pool);
 	return 0;
+}
+
+int wc_fixture_start(struct wc_fixture *f, const char *name)
+{
+	return wc_fixture_start_mem(f, name, 0);
 }
 
 /* Ethernet and IPv4 headers from the client for @p l4len bytes of @p proto. */

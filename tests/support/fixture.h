@@ -34,6 +34,9 @@ struct wc_fixture {
  */
 int wc_fixture_start(struct wc_fixture *f, const char *name);
 
+/** wc_fixture_start() with @p memory_limit bytes of item memory (0: the default). */
+int wc_fixture_start_mem(struct wc_fixture *f, const char *name, uint64_t memory_limit);
+
 /**
  * Build an Ethernet/IPv4/UDP frame from the client to the appliance's
  * memcached port with correct checksums.
