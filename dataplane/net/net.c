@@ -1394,36 +1394,67 @@ static __rte_always_inline bool fast_cksums_ok(const uint8_t *p, uint64_t rx, ui
 }
 
 /*
- * The application's answer in place (wc_udp_fast_t) to the common frame
- * udp_fast() accepted, whose IPv4 datagram is @p tot bytes: the reply
- * payload goes in the frame's own buffer past the request, and the headers
- * in front of it, over the request's tail, from fields read beforehand.
- * The headers are udp_hdrs()'s, stored as it stores them (ip_udp_store()),
- * with the Ethernet header in two more stores: the bytes from the frame
- * (the peer's MAC, address and ports) and per-reply values (lengths, id,
- * checksums) merged into the constant ones of @p ref.
- * @return false if the frame's buffer is not this lcore's alone to write,
- *         or the application declined: nothing done.
+ * The run of a burst's frames held for an application's answer in place
+ * (wc_udp_fast_t), in arrival order, all for application app: each frame's
+ * mbuf and what the application is offered.
+ * Any other frame's handling first sends the run to the application
+ * (fast_flush()), so frames take effect in the order they came.
  */
-static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast_ref *ref,
-					     unsigned int app, struct rte_mbuf *m, uint16_t tot)
+struct fast_run {
+	unsigned int n;
+	unsigned int app;
+	uint64_t answered; /* datagrams answered in place, for udp_datagrams */
+	struct rte_mbuf *m[WC_UDP_FAST_MAX];
+	struct wc_udp_fast_req req[WC_UDP_FAST_MAX];
+};
+
+/*
+ * Hold frame @p m, a datagram udp_fast() accepted for application @p app
+ * (which answers in place) whose IPv4 datagram is @p tot bytes, in @p run,
+ * for its reply in the frame's own buffer past the request.
+ * @return false if the buffer is not this lcore's alone to write or has no
+ *         room: nothing done.
+ */
+static __rte_always_inline bool fast_hold(struct fast_run *run, struct rte_mbuf *m,
+					  unsigned int app, uint16_t tot)
 {
-	const uint8_t *req = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t start = RTE_ALIGN_CEIL((uint32_t)m->data_off + ETH_LEN + tot, 8);
-	uint16_t rlen, tot_be, ulen_be, id_be, ip_ck;
-	uint32_t dst, ports;
-	uint64_t peer_mac, phdr;
-	uint8_t *r, *f;
+	struct wc_udp_fast_req *q = &run->req[run->n];
 
 	if (unlikely(!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
 		     start + 64 > m->buf_len))
 		return false;
-	r = (uint8_t *)m->buf_addr + start;
-	rlen = n->ifc->apps[app].fast(
-		n->app_arg[app], n, req + F_HDRS, (uint16_t)(tot - IP_LEN - UDP_LEN), r,
-		(uint16_t)RTE_MIN(m->buf_len - start, (uint32_t)UINT16_MAX - IP_LEN - UDP_LEN));
-	if (rlen == 0)
-		return false;
+	q->payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, F_HDRS);
+	q->reply = (uint8_t *)m->buf_addr + start;
+	q->len = (uint16_t)(tot - IP_LEN - UDP_LEN);
+	/*
+	 * At least 64, and at most 65,535 - 42 (start is past a frame's
+	 * headers): a reply of that size still fits IPv4's total length.
+	 */
+	q->room = (uint16_t)(m->buf_len - start);
+	run->m[run->n] = m;
+	if (run->n++ == 0)
+		run->app = app;
+	return true;
+}
+
+/*
+ * Send the reply of @p rlen bytes the application wrote in place, at @p r,
+ * to the request in frame @p m: the headers go in front of it,
+ * over the request's tail, from fields read beforehand. They are
+ * udp_hdrs()'s, stored as it stores them (ip_udp_store()), with the
+ * Ethernet header in two more stores: the bytes from the frame (the peer's
+ * MAC, address and ports) and per-reply values (lengths, id, checksums)
+ * merged into the constant ones of @p ref.
+ */
+static __rte_always_inline void fast_send(struct wc_net *n, const struct fast_ref *ref,
+					  struct rte_mbuf *m, uint8_t *r, uint16_t rlen)
+{
+	const uint8_t *req = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t tot_be, ulen_be, id_be, ip_ck;
+	uint32_t dst, ports;
+	uint64_t peer_mac, phdr;
+	uint8_t *f;
 
 	/* What the reply needs of the request, before its headers overwrite it. */
 	peer_mac = ld64(req + ETH_SRC); /* and the ethertype */
@@ -1450,7 +1481,7 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 		st32(f + F_ULEN,
 		     pair16(ulen_be, udp_cksum_final(csum_bytes(f + F_UDP, UDP_LEN + rlen, phdr))));
 
-	m->data_off = (uint16_t)(start - F_HDRS);
+	m->data_off = (uint16_t)(f - (uint8_t *)m->buf_addr);
 	/* packet_type and pkt_len, then data_len and vlan_tci, in one store each. */
 	st64((uint8_t *)m + offsetof(struct rte_mbuf, packet_type), pair32(0, F_HDRS + rlen));
 	st32((uint8_t *)m + offsetof(struct rte_mbuf, data_len),
@@ -1459,27 +1490,18 @@ static __rte_always_inline bool udp_in_place(struct wc_net *n, const struct fast
 	m->tx_offload = rte_mbuf_tx_offload(ETH_LEN, IP_LEN, 0, 0, 0, 0, 0);
 	m->ol_flags = ref->ol;
 	tx_queue(n, m);
-	return true;
 }
 
 /*
- * A datagram udp_fast() accepted for application @p app: what ipv4_input()
- * and udp_input() would do with it from here on, the answer in place first
- * if the application has one. Counts in *answered what it answers in place.
+ * A datagram udp_fast() accepted for application @p app that is not
+ * answered in place: what ipv4_input() and udp_input() would do with it
+ * from here on.
  */
-static __rte_always_inline void udp_accept(struct wc_net *n, const struct fast_ref *ref,
-					   struct rte_mbuf *m, unsigned int app, uint16_t tot,
-					   uint64_t *answered)
+static void udp_accept_general(struct wc_net *n, struct rte_mbuf *m, unsigned int app, uint16_t tot)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-	bool fast = app == 0 ? ref->fast0 : n->ifc->apps[app].fast != NULL;
 	struct wc_udp_peer peer;
 
-	arp_refresh(n, ref, ld32(p + F_SRC), p + ETH_SRC);
-	if (fast && udp_in_place(n, ref, app, m, tot)) {
-		(*answered)++;
-		return;
-	}
 	memcpy(&peer.mac, p + ETH_SRC, RTE_ETHER_ADDR_LEN);
 	peer.ip = ld32(p + F_SRC);
 	peer.port = ld16(p + F_UDP);
@@ -1495,9 +1517,69 @@ static __rte_always_inline void udp_accept(struct wc_net *n, const struct fast_r
 	udp_deliver(n, app, &peer, m, F_HDRS, (uint16_t)(tot - IP_LEN - UDP_LEN));
 }
 
+/*
+ * Offer the held run to its application, send what it answers, and hand
+ * the datagrams it passes on to the general path; then offer it the rest,
+ * until the run is done.
+ */
+static __rte_noinline void fast_flush(struct wc_net *n, const struct fast_ref *ref,
+				      struct fast_run *run)
+{
+	wc_udp_fast_t fast = n->ifc->apps[run->app].fast;
+	void *arg = n->app_arg[run->app];
+	unsigned int i = 0, count = run->n;
+
+	run->n = 0;
+	while (i < count) {
+		unsigned int pass = 1, end;
+		unsigned int done = fast(arg, n, run->req + i, count - i, &pass);
+
+		for (end = i + done; i < end; i++)
+			fast_send(n, ref, run->m[i], run->req[i].reply, run->req[i].rlen);
+		run->answered += done;
+		for (end = i + RTE_MIN(RTE_MAX(pass, 1u), count - i); i < end; i++)
+			udp_accept_general(n, run->m[i], run->app,
+					   (uint16_t)(IP_LEN + UDP_LEN + run->req[i].len));
+	}
+}
+
+/* Let the held run take effect before anything else does. */
+static __rte_always_inline void fast_drain(struct wc_net *n, const struct fast_ref *ref,
+					   struct fast_run *run)
+{
+	if (run->n > 0)
+		fast_flush(n, ref, run);
+}
+
+/*
+ * A datagram udp_fast() accepted for application @p app: what ipv4_input()
+ * and udp_input() would do with it from here on, held in @p run for the
+ * answer in place first if the application has one.
+ */
+static __rte_always_inline void udp_accept(struct wc_net *n, const struct fast_ref *ref,
+					   struct rte_mbuf *m, unsigned int app, uint16_t tot,
+					   struct fast_run *run)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	bool fast = app == 0 ? ref->fast0 : n->ifc->apps[app].fast != NULL;
+
+	arp_refresh(n, ref, ld32(p + F_SRC), p + ETH_SRC);
+	if (fast) {
+		if (unlikely(run->n > 0 && run->app != app))
+			fast_flush(n, ref, run);
+		if (likely(fast_hold(run, m, app, tot))) {
+			if (unlikely(run->n == WC_UDP_FAST_MAX))
+				fast_flush(n, ref, run);
+			return;
+		}
+	}
+	fast_drain(n, ref, run);
+	udp_accept_general(n, m, app, tot);
+}
+
 /* The rest of udp_fast() for a datagram not to the first application's port. */
 static __rte_noinline bool udp_fast_other(struct wc_net *n, const struct fast_ref *ref,
-					  struct rte_mbuf *m, uint16_t tot, uint64_t *answered)
+					  struct rte_mbuf *m, uint16_t tot, struct fast_run *run)
 {
 	const struct wc_iface *ifc = n->ifc;
 	uint16_t port = ld16(rte_pktmbuf_mtod_offset(m, const uint8_t *, F_UDP + 2));
@@ -1508,7 +1590,7 @@ static __rte_noinline bool udp_fast_other(struct wc_net *n, const struct fast_re
 			break;
 	if (app >= ifc->n_apps || app == WC_UDP_APPS)
 		return false;
-	udp_accept(n, ref, m, app, tot, answered);
+	udp_accept(n, ref, m, app, tot, run);
 	return true;
 }
 
@@ -1518,15 +1600,15 @@ static __rte_noinline bool udp_fast_other(struct wc_net *n, const struct fast_re
  * source on the subnet or in the allowlist, all in one segment, every
  * checksum good. It accepts only frames the layered path above would
  * deliver in the same way, and has no effect on the ones it declines
- * (returns false), which that path then handles and counts. Datagrams
- * answered in place are counted in *answered, for the caller to add to
- * udp_datagrams.
+ * (returns false), which that path then handles and counts. A datagram
+ * for an application that answers in place is held in @p run (see
+ * fast_run), the others delivered at once.
  *
  * The layered path's field tests are grouped into masked compares of
  * header words with @p ref, each saying which fields it covers.
  */
 static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref *ref,
-					 struct rte_mbuf *m, uint64_t *answered)
+					 struct rte_mbuf *m, struct fast_run *run)
 {
 	const struct wc_iface *ifc = n->ifc;
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -1582,28 +1664,34 @@ static __rte_always_inline bool udp_fast(struct wc_net *n, const struct fast_ref
 	    (martian(ifc, src) || (!on_subnet(ifc, src) && !allowed(ifc, src))))
 		return false;
 	if (unlikely(ld16(p + F_UDP + 2) != ref->port0))
-		return udp_fast_other(n, ref, m, tot, answered);
-	udp_accept(n, ref, m, 0, tot, answered);
+		return udp_fast_other(n, ref, m, tot, run);
+	udp_accept(n, ref, m, 0, tot, run);
 	return true;
 }
 
 void wc_net_input(struct wc_net *n, struct rte_mbuf **pkts, uint16_t count)
 {
 	struct fast_ref ref;
-	uint64_t bytes = 0, answered = 0;
+	struct fast_run run;
+	uint64_t bytes = 0;
 
 	fast_ref_init(&ref, n);
+	run.n = 0;
+	run.answered = 0;
 	for (uint16_t i = 0; i < count; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		if (i + 1 < count)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		bytes += m->pkt_len;
-		if (!udp_fast(n, &ref, m, &answered))
+		if (!udp_fast(n, &ref, m, &run)) {
+			fast_drain(n, &ref, &run);
 			eth_input(n, m);
+		}
 	}
+	fast_drain(n, &ref, &run);
 	/* Per burst: nothing that runs inside the burst reads them. */
 	n->st->rx_packets += count;
 	n->st->rx_bytes += bytes;
-	n->st->udp_datagrams += answered;
+	n->st->udp_datagrams += run.answered;
 }

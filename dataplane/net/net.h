@@ -49,20 +49,37 @@ struct wc_net;
 typedef void (*wc_udp_input_t)(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,
 			       const uint8_t *payload, uint16_t len);
 
+/** Datagrams a UDP application's answer in place is offered at once, at most. */
+#define WC_UDP_FAST_MAX 32
+
+/** One datagram offered to a UDP application's answer in place. */
+struct wc_udp_fast_req {
+	const uint8_t *payload; /**< the request's payload */
+	uint8_t *reply;		/**< where its reply's payload goes */
+	uint16_t len;		/**< payload bytes */
+	uint16_t room;		/**< bytes at reply, at least 64 */
+	uint16_t rlen;		/**< out: the reply's length */
+};
+
 /**
- * A UDP application's optional answer in place, tried before input() for
- * the common frame (one untagged segment, valid checksums, from a source on
- * the subnet or in the allowlist): write the reply payload for request
- * @p payload of @p len bytes into @p reply, which has @p room bytes (the
- * received frame's own buffer, past the request; the request stays
- * readable meanwhile).
- * @return the reply's length, the stack then adding the headers around it
- *         in the same buffer and sending it to the request's source; or 0
- *         for "not mine", with nothing done or counted: input() then gets
- *         the datagram.
+ * A UDP application's optional answer in place, offered the run of common
+ * frames of a burst (one untagged segment, valid checksums, from a source
+ * on the subnet or in the allowlist), at most WC_UDP_FAST_MAX of them: it
+ * answers @p reqs in order, writing each reply's payload at its reply (in
+ * the received frame's own buffer, past the request, which stays readable
+ * until every reply of the call is written) and its length in rlen, and
+ * stops at the first one it does not answer, having done and counted
+ * nothing for that one. input() then gets that datagram and the *pass - 1
+ * after it, which the application says at a glance are not for it either
+ * (*pass at least 1 if it answered fewer than @p count); the next ones are
+ * offered again. Seeing the run at once, it can pay its per-call costs
+ * once and start every lookup's memory reads before the first one.
+ * @return how many it answered: reqs[0..return) have their replies, which
+ *         the stack sends to their requests' sources, the headers written
+ *         around them in the same buffers.
  */
-typedef uint16_t (*wc_udp_fast_t)(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
-				  uint8_t *reply, uint16_t room);
+typedef unsigned int (*wc_udp_fast_t)(void *arg, struct wc_net *n, struct wc_udp_fast_req *reqs,
+				      unsigned int count, unsigned int *pass);
 
 struct wc_udp_app {
 	uint16_t port; /**< network order */

@@ -261,26 +261,35 @@ static inline bool wc_mc_get_here(struct wc_mc_ctx *c, uint64_t hash)
 }
 
 /**
- * The reply to a plain get of one key at @p dst, counted as the general
- * path counts it (@p line bytes of request read): "END\r\n" alone for a
- * miss (@p v NULL, 5 bytes of room), else the value first (room for
- * wc_mc_value_max() + 5 bytes). @p slack: as for wc_mc_fmt_value_line().
+ * The reply to a plain get of one key at @p dst, not counted: "END\r\n"
+ * alone for a miss (@p v NULL, 5 bytes of room), else the value first (room
+ * for wc_mc_value_max() + 5 bytes). @p slack: as for wc_mc_fmt_value_line().
+ * @return the reply's length.
+ */
+static inline size_t wc_mc_fmt_get_reply(const uint8_t *key, size_t klen,
+					 const struct wc_item_view *v, uint8_t *dst, size_t slack)
+{
+	uint8_t *q;
+
+	if (v != NULL) {
+		q = wc_mc_fmt_value_line(dst, key, klen, v, false, slack);
+		return (size_t)(wc_mc_fmt_get_hit_end(q, v) - dst);
+	}
+	memcpy(dst, "END\r\n", 5);
+	return 5;
+}
+
+/**
+ * wc_mc_fmt_get_reply(), counted as the general path counts a get of
+ * @p line request bytes.
  * @return the reply's length.
  */
 static inline size_t wc_mc_get_reply(struct wc_mc_ctx *c, const uint8_t *key, size_t klen,
 				     const struct wc_item_view *v, size_t line, uint8_t *dst,
 				     size_t slack)
 {
-	uint8_t *q;
-	size_t n;
+	size_t n = wc_mc_fmt_get_reply(key, klen, v, dst, slack);
 
-	if (v != NULL) {
-		q = wc_mc_fmt_value_line(dst, key, klen, v, false, slack);
-		n = (size_t)(wc_mc_fmt_get_hit_end(q, v) - dst);
-	} else {
-		memcpy(dst, "END\r\n", 5);
-		n = 5;
-	}
 	wc_mc_count_get(c, v != NULL, line, n);
 	return n;
 }

@@ -250,54 +250,136 @@ drop:
  * for the key's end (a space, a second line end or any control byte in it
  * sends the datagram to the general path).
  */
-uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
-			uint8_t *reply, uint16_t room)
+/*
+ * A one-datagram reply's frame header at @p dst: the request id of the
+ * request's header at @p req, sequence 0, total 1, reserved 0, in one store.
+ */
+static inline void wc_mc_udp_hdr_store(uint8_t *dst, const uint8_t *req)
+{
+	static const uint8_t one[8] = { 0, 0, 0, 0, 0, 1, 0, 0 };
+	uint64_t w;
+	uint16_t id;
+
+	memcpy(&w, one, 8);
+	memcpy(&id, req, 2);
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	w |= id;
+#else
+	w |= (uint64_t)id << 48;
+#endif
+	memcpy(dst, &w, 8);
+}
+
+/*
+ * The key of @p q if it is exactly one "get <key>" ("\r\n" or "\n" after
+ * it) in a datagram of one, with its hash.
+ */
+static inline bool single_get_key(const struct wc_udp_fast_req *q, struct wc_store_key *k)
 {
 	/* Frame header and "get ", before the key; '\n' at least after it. */
 	const size_t before = WC_MC_UDP_HDR + 4;
-	struct wc_mc_ctx *c = arg;
-	const uint8_t *key = payload + before;
-	struct wc_item_view v;
+	const uint8_t *p = q->payload;
 	uint32_t seq_total, cmd;
-	uint64_t hash;
-	size_t klen, rlen;
-	bool hit;
+	size_t klen;
 
-	RTE_SET_USED(n);
-	if (len < before + 2)
-		return 0;
-	memcpy(&seq_total, payload + 2, 4);
-	memcpy(&cmd, payload + WC_MC_UDP_HDR, 4);
+	if (q->len < before + 2)
+		return false;
+	memcpy(&seq_total, p + 2, 4);
+	memcpy(&cmd, p + WC_MC_UDP_HDR, 4);
 	if (seq_total != rte_cpu_to_be_32(1) || memcmp(&cmd, "get ", 4) != 0 ||
-	    payload[len - 1] != '\n')
-		return 0;
+	    p[q->len - 1] != '\n')
+		return false;
 	/*
 	 * The key's last byte may be what a "\r" before the "\n" would be: 0
 	 * then, and (unsigned) klen - 1 is past any key.
 	 */
-	klen = len - before - 1 - (payload[len - 2] == '\r');
-	if (klen - 1 >= WC_MC_KEY_MAX || !wc_mc_key_clean(key, klen, before))
-		return 0;
-	hash = wc_store_hash(key, klen);
-	if (!wc_mc_get_here(c, hash))
-		return 0;
-	hit = wc_store_fetch(c->store, key, klen, hash, &v) != NULL;
-	/* The reply must surely fit one datagram (and this buffer). */
-	if (WC_MC_UDP_HDR + (hit ? wc_mc_value_max(klen, v.vlen) : 0) + 5 >
-	    RTE_MIN((size_t)room, (size_t)WC_MC_UDP_DGRAM_MAX))
-		return 0;
-	/*
-	 * The frame header's bytes are written after the reply, and the
-	 * request's before the key (header and "get ", WC_MC_UDP_HDR + 4) are
-	 * readable: the reply may use the smaller of the two, the header's,
-	 * as slack.
-	 */
-	rlen = wc_mc_get_reply(c, key, klen, hit ? &v : NULL, (size_t)len - WC_MC_UDP_HDR,
-			       reply + WC_MC_UDP_HDR, WC_MC_UDP_HDR);
-	/* The frame header: seq 0, total 1, then the request id as it came. */
-	memcpy(reply, "\0\0\0\0\0\1\0", 8);
-	memcpy(reply, payload, 2);
-	return (uint16_t)(WC_MC_UDP_HDR + rlen);
+	klen = q->len - before - 1 - (p[q->len - 2] == '\r');
+	if (klen - 1 >= WC_MC_KEY_MAX || !wc_mc_key_clean(p + before, klen, before))
+		return false;
+	k->key = p + before;
+	k->klen = (uint32_t)klen;
+	k->hash = wc_store_hash(p + before, klen);
+	return true;
+}
+
+/*
+ * Answer the plain gets @p reqs[0..keys) of keys @p k, in order, until one
+ * whose reply might not fit one datagram (the general path splits it).
+ * @return how many it answered.
+ */
+static inline unsigned int answer_gets(struct wc_mc_ctx *c, struct wc_udp_fast_req *reqs,
+				       const struct wc_store_key *k, unsigned int keys)
+{
+	/* The longest hit's reply but for key and value, frame header included. */
+	const int64_t fixed = WC_MC_UDP_HDR + (int64_t)wc_mc_value_max(0, 0) + 5;
+	struct wc_lcore_stats *st = c->st;
+	struct wc_item_view v[WC_UDP_FAST_MAX];
+	uint64_t read = 0, written = 0;
+	unsigned int i, hits = 0;
+
+	wc_store_fetch_burst(c->store, k, keys, v);
+	for (i = 0; i < keys; i++) {
+		struct wc_udp_fast_req *q = &reqs[i];
+		bool hit = v[i].val != NULL;
+		size_t rlen;
+
+		/*
+		 * The reply must surely fit one datagram (and this buffer); a
+		 * miss's, 13 bytes, fits the room the stack leaves at least.
+		 */
+		if (hit && (int64_t)k[i].klen + v[i].vlen >
+				   (int64_t)RTE_MIN(q->room, WC_MC_UDP_DGRAM_MAX) - fixed)
+			break;
+		/*
+		 * The frame header's bytes are written after the reply, and the
+		 * request's before the key (header and "get ", WC_MC_UDP_HDR + 4)
+		 * are readable: the reply may use the smaller of the two, the
+		 * header's, as slack.
+		 */
+		rlen = wc_mc_fmt_get_reply(k[i].key, k[i].klen, hit ? &v[i] : NULL,
+					   q->reply + WC_MC_UDP_HDR, WC_MC_UDP_HDR);
+		/* The frame header: the request id as it came, seq 0, total 1. */
+		wc_mc_udp_hdr_store(q->reply, q->payload);
+		q->rlen = (uint16_t)(WC_MC_UDP_HDR + rlen);
+		hits += hit;
+		read += q->len;
+		written += rlen;
+	}
+	/* Counted as the general path counts each get, once for the run. */
+	st->mc_cmd_get += i;
+	st->mc_get_hits += hits;
+	st->mc_get_misses += i - hits;
+	st->mc_bytes_read += read - (uint64_t)i * WC_MC_UDP_HDR;
+	st->mc_bytes_written += written;
+	return i;
+}
+
+/* Whether @p q is not a get at all, at a glance: no "get " after the frame header. */
+static inline bool not_get(const struct wc_udp_fast_req *q)
+{
+	return q->len < WC_MC_UDP_HDR + 4 || memcmp(q->payload + WC_MC_UDP_HDR, "get ", 4) != 0;
+}
+
+unsigned int wc_mc_udp_fast(void *arg, struct wc_net *n, struct wc_udp_fast_req *reqs,
+			    unsigned int count, unsigned int *pass)
+{
+	struct wc_mc_ctx *c = arg;
+	struct wc_store_key k[WC_UDP_FAST_MAX];
+	unsigned int keys, done = 0;
+
+	RTE_SET_USED(n);
+	RTE_BUILD_BUG_ON(WC_UDP_FAST_MAX > WC_STORE_BURST);
+	/* The run of plain gets of this partition, looked up together. */
+	for (keys = 0; keys < count; keys++)
+		if (!single_get_key(&reqs[keys], &k[keys]) || !wc_mc_get_here(c, k[keys].hash))
+			break;
+	if (keys > 0)
+		done = answer_gets(c, reqs, k, keys);
+	/* The first declined, and the writes and such right after it. */
+	if (done < count)
+		for (*pass = 1; done + *pass < count && not_get(&reqs[done + *pass]); (*pass)++)
+			;
+	return done;
 }
 
 void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer,

@@ -104,11 +104,15 @@ void wc_mc_udp_input(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
  * The UDP application's answer in place (a wc_udp_fast_t), for the
  * commonest datagram: exactly one "get <key>" of this lcore's partition
  * whose reply fits one datagram, answered and counted as
- * wc_mc_udp_input() would. @return the reply's length (frame header
- * included), or 0 for any other datagram, nothing answered or counted.
+ * wc_mc_udp_input() would. The keys of the run of such datagrams at the
+ * head of @p reqs are looked up together (wc_store_fetch_burst()).
+ * @return how many of @p reqs, from the first, it answered; the first
+ *         datagram of any other kind ends the run, nothing answered or
+ *         counted for it, and *pass counts it and the datagrams right
+ *         after it that are not a get at all.
  */
-uint16_t wc_mc_udp_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
-			uint8_t *reply, uint16_t room);
+unsigned int wc_mc_udp_fast(void *arg, struct wc_net *n, struct wc_udp_fast_req *reqs,
+			    unsigned int count, unsigned int *pass);
 
 /**
  * Carry on with a datagram another lcore handed over: execute from k->off

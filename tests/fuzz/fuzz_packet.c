@@ -9,11 +9,15 @@
  * Inputs that start with the byte 'M' are taken as a memcached datagram
  * payload (frame header + commands) and wrapped in a valid frame, so the
  * fuzzer reaches the protocol without first having to learn checksums.
+ * Inputs that start with 'B' are a burst of such datagrams, each a 1-byte
+ * length then its payload, up to 64 of them, fed to the stack at once as
+ * one RX burst is: runs of gets answered together, among other commands.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <rte_common.h>
 #include <rte_mempool.h>
 
 #include "store/store.h"
@@ -34,11 +38,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* A 'B' input: its datagrams as one burst. */
+static void burst(const uint8_t *data, size_t size)
+{
+	struct rte_mbuf *m[64];
+	uint16_t n = 0;
+
+	while (size > 0 && n < 64) {
+		size_t dlen = RTE_MIN((size_t)data[0], size - 1);
+		size_t len = wc_fixture_udp_frame(&fx, frame, sizeof(frame),
+						  (uint16_t)(40000 + n % 8), data + 1, dlen);
+
+		data += 1 + dlen;
+		size -= 1 + dlen;
+		if (len == 0)
+			continue;
+		m[n] = wc_fixture_mbuf(&fx, frame, len);
+		if (m[n] == NULL)
+			abort();
+		n++;
+	}
+	if (n > 0)
+		wc_fixture_input(&fx, m, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rte_mbuf *m;
 	size_t len = size;
 	const uint8_t *p = data;
+
+	if (size > 0 && data[0] == 'B') {
+		burst(data + 1, size - 1);
+		goto check;
+	}
 
 	if (size > 0 && data[0] == 'M') {
 		len = wc_fixture_udp_frame(&fx, frame, sizeof(frame), 40000, data + 1, size - 1);
@@ -52,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m == NULL)
 		abort();
 	wc_fixture_input(&fx, &m, 1);
+check:
 	/* Advance the store clock now and then so expiry paths run too. */
 	if ((size & 63) == 0)
 		wc_store_tick(fx.lc->store, wc_store_now(fx.lc->store) + 1);

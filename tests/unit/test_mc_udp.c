@@ -350,12 +350,12 @@ static void test_single_get(void **state)
 /* How many datagrams the fast path answered (it declines with 0). */
 static unsigned int fast_taken;
 
-static uint16_t counting_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
-			      uint8_t *reply, uint16_t room)
+static unsigned int counting_fast(void *arg, struct wc_net *n, struct wc_udp_fast_req *reqs,
+				  unsigned int count, unsigned int *pass)
 {
-	uint16_t r = wc_mc_udp_fast(arg, n, payload, len, reply, room);
+	unsigned int r = wc_mc_udp_fast(arg, n, reqs, count, pass);
 
-	fast_taken += r != 0;
+	fast_taken += r;
 	return r;
 }
 
@@ -512,13 +512,177 @@ static void test_single_get_same(void **state)
 	assert_false(same_both_ways(req, 4 + WC_MC_KEY_MAX + 2, 0, 1));
 }
 
+/* Random requests of a burst, as frames. */
+struct burst {
+	unsigned int n;
+	size_t len[64];
+	uint8_t f[64][1600];
+};
+
+/* One datagram of the mix: mostly plain gets of a few keys, among writes. */
+static size_t burst_request(uint8_t *f, unsigned int i, uint32_t *rnd)
+{
+	static uint8_t payload[1500];
+	char *t = (char *)payload + 8;
+	unsigned int k = rand_r(rnd) % 12, kind = rand_r(rnd) % 20;
+	uint16_t seq = 0, total = 1;
+	size_t len;
+
+	if (kind < 9) {
+		len = (size_t)sprintf(t, "get k%u\r\n", k);
+	} else if (kind == 9) {
+		len = (size_t)sprintf(t, "get k%u\n", k);
+	} else if (kind < 13) {
+		/* Small values, or ones whose reply is past one datagram. */
+		unsigned int vlen = rand_r(rnd) % 2 ? rand_r(rnd) % 40 : 1320 + rand_r(rnd) % 80;
+
+		len = (size_t)sprintf(t, "set k%u %u %u %u\r\n", k, rand_r(rnd) % 3,
+				      rand_r(rnd) % 3 == 0 ? 1 : 0, vlen);
+		for (unsigned int j = 0; j < vlen; j++)
+			t[len++] = (char)('a' + (k + j + i) % 26);
+		memcpy(t + len, "\r\n", 2);
+		len += 2;
+	} else if (kind == 13) {
+		len = (size_t)sprintf(t, "delete k%u\r\n", k);
+	} else if (kind == 14) {
+		len = (size_t)sprintf(t, "get k%u k%u\r\n", k, rand_r(rnd) % 12);
+	} else if (kind == 15) {
+		len = (size_t)sprintf(t, "gets k%u\r\n", k);
+	} else if (kind == 16) {
+		len = (size_t)sprintf(t, "mg k%u v f t\r\n", k);
+	} else if (kind == 17) {
+		len = (size_t)sprintf(t, "get k%u\r\n", k);
+		seq = 1;
+		total = 2;
+	} else if (kind == 18) {
+		len = (size_t)sprintf(t, "bogus k%u\r\n", k);
+	} else {
+		len = (size_t)sprintf(t, "get k%u\r\nget k%u\r\n", k, k);
+	}
+	payload[0] = (uint8_t)(i >> 8);
+	payload[1] = (uint8_t)i;
+	payload[2] = (uint8_t)(seq >> 8);
+	payload[3] = (uint8_t)seq;
+	payload[4] = (uint8_t)(total >> 8);
+	payload[5] = (uint8_t)total;
+	payload[6] = payload[7] = 0;
+	return frame(f, CLI_IP, payload, 8 + len);
+}
+
+/* Feed @p b to the application over @p s, and collect the replies into got[]. */
+static unsigned int burst_exchange(const struct burst *b, struct wc_store *s, wc_udp_fast_t fast)
+{
+	struct rte_mbuf *m[64], *rx[32];
+	unsigned int n = 0;
+	uint16_t k;
+
+	mc.store = s;
+	ifc.apps[0].fast = fast;
+	for (unsigned int i = 0; i < b->n; i++) {
+		m[i] = rte_pktmbuf_alloc(pool);
+		assert_non_null(m[i]);
+		memcpy(rte_pktmbuf_append(m[i], (uint16_t)b->len[i]), b->f[i], b->len[i]);
+	}
+	wc_net_input(net, m, (uint16_t)b->n);
+	wc_net_tx_flush(net);
+	while ((k = rte_eth_rx_burst(port_id, 0, rx, 32)) > 0)
+		for (uint16_t i = 0; i < k; i++) {
+			const uint8_t *d = rte_pktmbuf_mtod_offset(rx[i], const uint8_t *, 42);
+			struct dgram *g = &got[n++];
+
+			assert_true(n <= sizeof(got) / sizeof(got[0]));
+			g->len = (uint16_t)(rx[i]->pkt_len - 42);
+			assert_true(g->len >= WC_MC_UDP_HDR && g->len <= WC_MC_UDP_DGRAM_MAX);
+			g->req_id = (uint16_t)(d[0] << 8 | d[1]);
+			g->seq = (uint16_t)(d[2] << 8 | d[3]);
+			g->total = (uint16_t)(d[4] << 8 | d[5]);
+			g->reserved = (uint16_t)(d[6] << 8 | d[7]);
+			memcpy(g->data, d + WC_MC_UDP_HDR, g->len - WC_MC_UDP_HDR);
+			rte_pktmbuf_free(rx[i]);
+		}
+	mc.store = store;
+	ifc.apps[0].fast = wc_mc_udp_fast;
+	return n;
+}
+
+/*
+ * Bursts of up to 64 datagrams, gets among sets, deletes, multi-key and
+ * meta gets, items expiring and values too large for one reply datagram,
+ * fed to two stores alike: one served by the general path alone, the
+ * other with the fast path in front. The fast path takes runs of gets at
+ * once; the replies must come out the same and in the same order (a get
+ * after a set of its key sees the new value), with every counter moved by
+ * as much, and the stores must end up alike.
+ */
+static void test_burst_same(void **state)
+{
+	static struct burst b;
+	static struct dgram want[512];
+	struct wc_store_config sc = {
+		.name = "test_mc_udp_a",
+		.mem_limit = 16u << 20,
+		.max_item_size = 1u << 20,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	struct wc_store *s_a, *s_b;
+	struct wc_lcore_stats s0, s1, s2;
+	uint32_t rnd = 12345, now = 2000000;
+	unsigned int taken = fast_taken, n1, n2, gets = 0;
+
+	(void)state;
+	s_a = wc_store_create(&sc);
+	sc.name = "test_mc_udp_b";
+	s_b = wc_store_create(&sc);
+	assert_non_null(s_a);
+	assert_non_null(s_b);
+	for (int iter = 0; iter < 600; iter++) {
+		b.n = 1 + (unsigned int)rand_r(&rnd) % 64;
+		for (unsigned int i = 0; i < b.n; i++)
+			b.len[i] = burst_request(b.f[i], i, &rnd);
+		if (rand_r(&rnd) % 4 == 0)
+			now += 2; /* items set to live 1 s expire */
+		wc_store_tick(s_a, now);
+		wc_store_tick(s_b, now);
+
+		s0 = st;
+		n1 = burst_exchange(&b, s_a, NULL);
+		s1 = st;
+		memcpy(want, got, n1 * sizeof(got[0]));
+		n2 = burst_exchange(&b, s_b, counting_fast);
+		s2 = st;
+		assert_int_equal(n2, n1);
+		for (unsigned int i = 0; i < n1; i++) {
+			assert_int_equal(got[i].req_id, want[i].req_id);
+			assert_int_equal(got[i].seq, want[i].seq);
+			assert_int_equal(got[i].total, want[i].total);
+			assert_int_equal(got[i].len, want[i].len);
+			assert_memory_equal(got[i].data, want[i].data, want[i].len - WC_MC_UDP_HDR);
+		}
+#define SAME_DELTA(name, desc)                                                   \
+	if (s1.name - s0.name != s2.name - s1.name)                              \
+		fail_msg("%s moved by %" PRIu64 " on the general path, %" PRIu64 \
+			 " with the fast one",                                   \
+			 #name, s1.name - s0.name, s2.name - s1.name);
+		WC_LCORE_STATS(SAME_DELTA)
+#undef SAME_DELTA
+		gets += (unsigned int)(s1.mc_cmd_get - s0.mc_cmd_get);
+	}
+	assert_memory_equal(wc_store_stats(s_b), wc_store_stats(s_a),
+			    sizeof(struct wc_store_stats));
+	/* The fast path answered most gets, and items did expire under it. */
+	assert_true(fast_taken - taken > gets / 3);
+	assert_true(wc_store_stats(s_b)->get_expired > 50);
+	wc_store_destroy(s_a);
+	wc_store_destroy(s_b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_hdr),	   cmocka_unit_test(test_small_reply),
 		cmocka_unit_test(test_big_reply_split),	   cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_open_source_budget), cmocka_unit_test(test_single_get),
-		cmocka_unit_test(test_single_get_same),
+		cmocka_unit_test(test_single_get_same),	   cmocka_unit_test(test_burst_same),
 	};
 	struct rte_eth_conf conf;
 	struct wc_store_config sc = {

@@ -355,22 +355,35 @@ static void echo_app(void *arg, struct wc_net *n, const struct wc_udp_peer *peer
 /*
  * The same echo answered in place (wc_udp_fast_t), for the stack's fast
  * path; it counts in calls too, so a frame it answers that the stack should
- * have dropped fails EXPECT_DROP().
+ * have dropped fails EXPECT_DROP(). It declines a payload whose length is a
+ * multiple of 5, for runs that stop short, and at one of a multiple of 10
+ * says how many declined ones follow it.
  */
-static uint16_t echo_fast(void *arg, struct wc_net *n, const uint8_t *payload, uint16_t len,
-			  uint8_t *reply, uint16_t room)
+static unsigned int echo_fast(void *arg, struct wc_net *n, struct wc_udp_fast_req *reqs,
+			      unsigned int count, unsigned int *pass)
 {
 	struct app_log *a = arg;
+	unsigned int i;
 
 	(void)n;
-	if (len == 0 || len > room)
-		return 0;
-	a->calls++;
-	a->in_place++;
-	a->len = len;
-	memcpy(a->payload, payload, len);
-	memcpy(reply, payload, len);
-	return len;
+	assert_true(count >= 1 && count <= WC_UDP_FAST_MAX);
+	for (i = 0; i < count; i++) {
+		struct wc_udp_fast_req *q = &reqs[i];
+
+		if (q->len == 0 || q->len > q->room || q->len % 5 == 0)
+			break;
+		a->calls++;
+		a->in_place++;
+		a->len = q->len;
+		memcpy(a->payload, q->payload, q->len);
+		memcpy(q->reply, q->payload, q->len);
+		q->rlen = q->len;
+	}
+	/* Sometimes the declined ones right after it passed on too. */
+	if (i < count && reqs[i].len % 10 == 0)
+		for (*pass = 1; i + *pass < count && reqs[i + *pass].len % 5 == 0; (*pass)++)
+			;
+	return i;
 }
 
 /* ---- fixtures ----------------------------------------------------------- */
@@ -1640,17 +1653,17 @@ static void test_truncated_fast(void **state)
 /* A reply as the port got it: bytes and the fields a NIC reads. */
 struct sent {
 	unsigned int n;
-	size_t len[4];
-	uint64_t ol[4];
-	uint16_t l2[4], l3[4];
-	uint8_t bytes[4][2048];
+	size_t len[64];
+	uint64_t ol[64];
+	uint16_t l2[64], l3[64];
+	uint8_t bytes[64][2048];
 };
 
 static void take_sent(struct sent *s)
 {
-	struct rte_mbuf *out[4];
+	struct rte_mbuf *out[64];
 
-	s->n = collect(out, 4);
+	s->n = collect(out, 64);
 	for (unsigned int i = 0; i < s->n; i++) {
 		assert_true(out[i]->pkt_len <= sizeof(s->bytes[i]));
 		s->len[i] = flat(out[i], s->bytes[i]);
@@ -1661,19 +1674,49 @@ static void take_sent(struct sent *s)
 	rte_pktmbuf_free_bulk(out, s->n);
 }
 
+static void same_sent(const struct sent *a, const struct sent *b)
+{
+	assert_int_equal(b->n, a->n);
+	for (unsigned int i = 0; i < a->n; i++) {
+		assert_int_equal(b->len[i], a->len[i]);
+		assert_memory_equal(b->bytes[i], a->bytes[i], a->len[i]);
+		assert_int_equal(b->ol[i], a->ol[i]);
+		assert_int_equal(b->l2[i], a->l2[i]);
+		assert_int_equal(b->l3[i], a->l3[i]);
+	}
+}
+
 /*
- * Mutated UDP frames, each fed twice from the same state: to an application
- * without an answer in place (every frame through wc_udp_send()), then to
- * one with it. Counters, ARP cache, IP id and the replies' bytes must come
- * out the same: the fast path neither accepts a frame the layered path
- * would treat otherwise nor answers differently. Interface masks, sources,
- * allowlist and offloads vary to reach every branch of the source test.
+ * An interface for the fast path's comparisons: a mask, allowlist, open
+ * policy and offloads at random, to reach every branch of the source test.
+ * @return the mask, host order.
  */
-static void test_fast_same(void **state)
+static uint32_t pick_iface(void)
 {
 	static const uint32_t masks[] = { 0xffffff00, 0xffffff00, 0xfffffffc, 0xfffffffe,
 					  0xffffffff, 0xffff0000, 0xff000000, 0xf0000000,
 					  0xffff00ff, 0 };
+	uint32_t mask = masks[rnd() % RTE_DIM(masks)];
+
+	ifc.netmask = rte_cpu_to_be_32(mask);
+	ifc.n_allow = rnd() % 2;
+	assert_int_equal(wc_cidr_parse("10.200.8.0/23", &ifc.allow[0]), 0);
+	ifc.udp_open = rnd() % 4 == 0;
+	ifc.udp_open_budget = 3000;
+	ifc.tx_offloads = (rnd() % 2 ? RTE_ETH_TX_OFFLOAD_IPV4_CKSUM : 0) |
+			  (rnd() % 2 ? RTE_ETH_TX_OFFLOAD_UDP_CKSUM : 0);
+	return mask;
+}
+
+/*
+ * A UDP frame to our port @p port most of the time, for an interface of
+ * @p mask: sources of every kind, payloads small and large, sometimes
+ * segmented, tagged, with bits flipped (headers refixed or not), cut short
+ * or padded, with every verdict of the NIC's checksum flags.
+ * @return its length, with its segment size in *seg and RX flags in *ol.
+ */
+static size_t gen_frame(uint8_t *f, uint32_t mask, uint16_t port, size_t *seg, uint64_t *ol)
+{
 	static const uint64_t flags[] = {
 		0,
 		RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
@@ -1685,116 +1728,184 @@ static void test_fast_same(void **state)
 		RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_IP_CKSUM_GOOD |
 			RTE_MBUF_F_RX_L4_CKSUM_GOOD,
 	};
+	static uint8_t data[1500];
+	uint32_t subnet = OUR_IP & mask, src;
+	size_t len, plen = rnd() % 8 == 0 ? rnd() % 1400 : 1 + rnd() % 60;
+
+	fill(data, sizeof(data), 9);
+	*seg = rnd() % 8 == 0 ? 1 + rnd() % 100 : 0;
+	*ol = flags[rnd() % RTE_DIM(flags)];
+	switch (rnd() % 8) {
+	case 0:
+		src = subnet;
+		break;
+	case 1:
+		src = subnet | ~mask;
+		break;
+	case 2:
+		src = OUR_IP;
+		break;
+	case 3:
+		src = rnd();
+		break;
+	case 4:
+		src = IP4(10, 200, 8, rnd() & 0xff);
+		break;
+	default:
+		src = subnet | (rnd() & ~mask);
+		break;
+	}
+	memcpy(src_mac, cli_mac, 6);
+	if (rnd() % 16 == 0)
+		src_mac[5] = (uint8_t)rnd();
+	len = udp_frame(f, rnd() % 16 == 0 ? 7 : -1, src, (uint16_t)rnd(),
+			rnd() % 16 ? port : (uint16_t)rnd(), data, plen);
+	if (rnd() % 2) {
+		unsigned int k = 1 + rnd() % 3;
+
+		for (unsigned int i = 0; i < k; i++)
+			f[rnd() % 42] ^= (uint8_t)(1u << (rnd() % 8));
+		if (rnd() % 2 && (f[14] & 0xf) == 5) {
+			ip_fix(f + 14);
+			if (get16(f + 16) >= 28 && 14 + (size_t)get16(f + 16) <= len)
+				udp_fix(f + 14);
+		}
+	}
+	if (rnd() % 8 == 0 && len > 0)
+		len = rnd() % len;
+	else if (rnd() % 8 == 0)
+		for (size_t add = rnd() % 40; add > 0; add--)
+			f[len++] = (uint8_t)rnd();
+	return len;
+}
+
+/* Frames of a burst, to feed the same twice. */
+struct burst {
+	unsigned int n;
+	size_t len[64], seg[64];
+	uint64_t ol[64];
+	uint8_t f[64][2048];
+};
+
+static void feed(const struct burst *b)
+{
+	struct rte_mbuf *m[64];
+
+	for (unsigned int i = 0; i < b->n; i++) {
+		m[i] = mk(b->f[i], b->len[i], b->seg[i]);
+		m[i]->ol_flags = b->ol[i];
+	}
+	wc_net_input(net, m, (uint16_t)b->n);
+}
+
+/*
+ * Feed @p b from the same state to the applications without an answer in
+ * place (every frame through wc_udp_send()), then with it (@p fast on each
+ * application): counters, ARP cache, IP id and the replies' bytes, in
+ * order, must come out the same.
+ * @return the replies.
+ */
+static unsigned int both_ways(const struct burst *b, wc_udp_fast_t fast, int iter)
+{
 	static struct wc_net before;
 	static struct wc_arp_entry arp_a[WC_ARP_SLOTS];
-	static struct sent a, b;
-	static uint8_t f[2048], data[1500];
+	static struct sent a, c;
+	struct wc_lcore_stats st0, st_a;
+	uint16_t ip_id_a;
+
+	before = *net;
+	st0 = st;
+	for (unsigned int i = 0; i < ifc.n_apps; i++)
+		ifc.apps[i].fast = NULL;
+	feed(b);
+	take_sent(&a);
+	st_a = st;
+	ip_id_a = net->ip_id;
+	memcpy(arp_a, net->arp, sizeof(arp_a));
+
+	*net = before;
+	st = st0;
+	for (unsigned int i = 0; i < ifc.n_apps; i++)
+		ifc.apps[i].fast = fast;
+	feed(b);
+	take_sent(&c);
+	for (unsigned int i = 0; i < ifc.n_apps; i++)
+		ifc.apps[i].fast = NULL;
+
+	if (memcmp(&st, &st_a, sizeof(st)) != 0)
+		fail_msg("iter %d: counters differ with the answer in place", iter);
+	assert_memory_equal(net->arp, arp_a, sizeof(arp_a));
+	assert_int_equal(net->ip_id, ip_id_a);
+	same_sent(&a, &c);
+	return a.n;
+}
+
+/*
+ * Mutated UDP frames, each fed alone twice from the same state: the fast
+ * path neither accepts a frame the layered path would treat otherwise nor
+ * answers differently.
+ */
+static void test_fast_same(void **state)
+{
+	static struct burst b;
 	unsigned int answered = 0;
 
 	(void)state;
-	fill(data, sizeof(data), 9);
 	for (int iter = 0; iter < 20000; iter++) {
-		uint32_t mask = masks[rnd() % RTE_DIM(masks)];
-		uint32_t subnet = OUR_IP & mask, src;
-		struct wc_lcore_stats st0, st_a;
-		size_t len, plen = rnd() % 8 == 0 ? rnd() % 1400 : 1 + rnd() % 60;
-		size_t seg = rnd() % 8 == 0 ? 1 + rnd() % 100 : 0;
-		uint64_t ol = flags[rnd() % RTE_DIM(flags)];
-		uint16_t ip_id_a;
+		uint32_t mask = pick_iface();
 
-		switch (rnd() % 8) {
-		case 0:
-			src = subnet;
-			break;
-		case 1:
-			src = subnet | ~mask;
-			break;
-		case 2:
-			src = OUR_IP;
-			break;
-		case 3:
-			src = rnd();
-			break;
-		case 4:
-			src = IP4(10, 200, 8, rnd() & 0xff);
-			break;
-		default:
-			src = subnet | (rnd() & ~mask);
-			break;
-		}
-		ifc.netmask = rte_cpu_to_be_32(mask);
-		ifc.n_allow = rnd() % 2;
-		assert_int_equal(wc_cidr_parse("10.200.8.0/23", &ifc.allow[0]), 0);
-		ifc.udp_open = rnd() % 4 == 0;
-		ifc.udp_open_budget = 3000;
-		ifc.tx_offloads = (rnd() % 2 ? RTE_ETH_TX_OFFLOAD_IPV4_CKSUM : 0) |
-				  (rnd() % 2 ? RTE_ETH_TX_OFFLOAD_UDP_CKSUM : 0);
-		memcpy(src_mac, cli_mac, 6);
-		if (rnd() % 16 == 0)
-			src_mac[5] = (uint8_t)rnd();
-		len = udp_frame(f, rnd() % 16 == 0 ? 7 : -1, src, (uint16_t)rnd(),
-				rnd() % 16 ? MC_PORT : (uint16_t)rnd(), data, plen);
-		if (rnd() % 2) {
-			unsigned int k = 1 + rnd() % 3;
-
-			for (unsigned int i = 0; i < k; i++)
-				f[rnd() % 42] ^= (uint8_t)(1u << (rnd() % 8));
-			if (rnd() % 2 && (f[14] & 0xf) == 5) {
-				ip_fix(f + 14);
-				if (get16(f + 16) >= 28 && 14 + (size_t)get16(f + 16) <= len)
-					udp_fix(f + 14);
-			}
-		}
-		if (rnd() % 8 == 0 && len > 0)
-			len = rnd() % len;
-		else if (rnd() % 8 == 0)
-			for (size_t add = rnd() % 40; add > 0; add--)
-				f[len++] = (uint8_t)rnd();
+		b.n = 1;
+		b.len[0] = gen_frame(b.f[0], mask, MC_PORT, &b.seg[0], &b.ol[0]);
 		if (rnd() % 8 == 0)
 			net->now_tsc += net->tsc_hz / 10;
-
-		before = *net;
-		st0 = st;
-		ifc.apps[0].fast = NULL;
-		{
-			struct rte_mbuf *m = mk(f, len, seg);
-
-			m->ol_flags = ol;
-			input(m);
-		}
-		take_sent(&a);
-		st_a = st;
-		ip_id_a = net->ip_id;
-		memcpy(arp_a, net->arp, sizeof(arp_a));
-
-		*net = before;
-		st = st0;
-		ifc.apps[0].fast = echo_fast;
-		{
-			struct rte_mbuf *m = mk(f, len, seg);
-
-			m->ol_flags = ol;
-			input(m);
-		}
-		take_sent(&b);
-		ifc.apps[0].fast = NULL;
-
-		if (memcmp(&st, &st_a, sizeof(st)) != 0)
-			fail_msg("iter %d: counters differ with the answer in place", iter);
-		assert_memory_equal(net->arp, arp_a, sizeof(arp_a));
-		assert_int_equal(net->ip_id, ip_id_a);
-		assert_int_equal(b.n, a.n);
-		for (unsigned int i = 0; i < a.n; i++) {
-			assert_int_equal(b.len[i], a.len[i]);
-			assert_memory_equal(b.bytes[i], a.bytes[i], a.len[i]);
-			assert_int_equal(b.ol[i], a.ol[i]);
-			assert_int_equal(b.l2[i], a.l2[i]);
-			assert_int_equal(b.l3[i], a.l3[i]);
-		}
-		answered += a.n;
+		answered += both_ways(&b, echo_fast, iter);
 	}
 	/* The mix had both outcomes in numbers, and the fast path its share. */
 	assert_true(answered > 2000 && answered < 19000);
+	assert_true(app.in_place > answered / 4);
+}
+
+/*
+ * The same in bursts of 1 to 64 frames, longer than a run the application
+ * is offered at once, for two applications that answer in place, among
+ * ARP requests and ICMP echoes: what the fast path holds for a run must
+ * take effect and be answered in the order the frames came, runs cut short
+ * by a datagram the application declines or by any other frame.
+ */
+static void test_fast_burst_same(void **state)
+{
+	static struct burst b;
+	unsigned int answered = 0;
+	uint8_t ping[56];
+
+	(void)state;
+	fill(ping, sizeof(ping), 3);
+	ifc.apps[1].port = rte_cpu_to_be_16(MC_PORT + 1);
+	ifc.apps[1].input = echo_app;
+	ifc.n_apps = 2;
+	net->app_arg[1] = &app;
+	for (int iter = 0; iter < 1500; iter++) {
+		uint32_t mask = pick_iface();
+
+		b.n = 1 + rnd() % 64;
+		for (unsigned int i = 0; i < b.n; i++) {
+			unsigned int kind = rnd() % 16;
+
+			b.seg[i] = 0;
+			b.ol[i] = 0;
+			memcpy(src_mac, cli_mac, 6);
+			if (kind == 0)
+				b.len[i] =
+					arp_frame(b.f[i], -1, bcast, 1, CLI_IP, zero_mac, OUR_IP);
+			else if (kind == 1)
+				b.len[i] = icmp_frame(b.f[i], -1, CLI_IP, 8, ping, sizeof(ping));
+			else
+				b.len[i] = gen_frame(b.f[i], mask, kind < 4 ? MC_PORT + 1 : MC_PORT,
+						     &b.seg[i], &b.ol[i]);
+		}
+		answered += both_ways(&b, echo_fast, iter);
+	}
+	assert_true(answered > 10000);
 	assert_true(app.in_place > answered / 4);
 }
 
@@ -1826,6 +1937,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_cksum_flags_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_same, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_burst_same, setup, teardown),
 	};
 	struct wc_test_port tp;
 	int rc;
