@@ -1944,6 +1944,12 @@ void wc_store_fetch_burst(struct wc_store *s, const struct wc_store_key *k, unsi
 	struct wc_item *cand[WC_STORE_BURST];
 	unsigned int i;
 
+	/* One key has nothing to overlap its reads with. */
+	if (n == 1) {
+		if (wc_store_fetch(s, k->key, k->klen, k->hash, v) == NULL)
+			v->val = NULL;
+		return;
+	}
 	/* The first buckets. */
 	for (i = 0; i < n; i++) {
 		bkt[i] = idx_bkt(s, idx_b1(s, k[i].hash));

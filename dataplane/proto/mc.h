@@ -295,69 +295,42 @@ static inline size_t wc_mc_get_reply(struct wc_mc_ctx *c, const uint8_t *key, si
 }
 
 /**
- * The commonest request, one "get <key>\r\n" ("\n" alone also ends it) of
- * this lcore's partition, answered by protocols' fast paths without the
- * general parser and executor: what wc_mc_single_get_find() found.
+ * Whether @p buf[0..len) starts with a whole single-key get line, the
+ * commonest request ("get <key>\r\n", "\n" alone also ending it), exactly
+ * as the parser's fast path reads one (single spaces, a key of 1 to 250
+ * bytes above ' '), of this lcore's partition as wc_mc_get_here() says:
+ * for protocols' fast paths, which answer it without the general parser
+ * and executor (wc_store_fetch_burst(), wc_mc_get_reply()). For a stream,
+ * where the line's end is to be found; it reads nothing at or past
+ * buf[len].
+ * @return the line's length, its key in @p k; 0 (for the general path) if
+ *         it is anything else.
  */
-struct wc_mc_single_get {
-	const uint8_t *key;
-	size_t klen;
-	size_t line;	       /**< bytes of the request line */
-	size_t most;	       /**< the reply is at most this long */
-	bool hit;	       /**< false: a miss */
-	struct wc_item_view v; /**< the hit's value and flags (no CAS) */
-};
-
-/**
- * Whether @p buf[0..len) starts with a whole single-key get line (exactly
- * as the parser's fast path reads one: single spaces, a key of 1 to 250
- * bytes above ' ') of this lcore's partition; if so, look its key up as
- * wc_mc_get_here() says. For a stream, where the line's end is to be found; it
- * reads nothing at or past buf[len].
- * @return false (for the general path) if it is anything else.
- */
-static inline bool wc_mc_single_get_find(struct wc_mc_ctx *c, const uint8_t *buf, size_t len,
-					 struct wc_mc_single_get *g)
+static inline size_t wc_mc_single_get_line(struct wc_mc_ctx *c, const uint8_t *buf, size_t len,
+					   struct wc_store_key *k)
 {
 	uint32_t cmd;
-	size_t k, e;
-	uint64_t hash;
+	size_t n, e, line;
 
 	if (len < 6)
-		return false;
+		return 0;
 	memcpy(&cmd, buf, 4);
 	if (memcmp(&cmd, "get ", 4) != 0)
-		return false;
-	k = wc_mc_token_end(buf + 4, len - 4);
-	e = 4 + k;
-	if (k == 0 || k > WC_MC_KEY_MAX || e >= len)
-		return false;
+		return 0;
+	n = wc_mc_token_end(buf + 4, len - 4);
+	e = 4 + n;
+	if (n == 0 || n > WC_MC_KEY_MAX || e >= len)
+		return 0;
 	if (buf[e] == '\n')
-		g->line = e + 1;
+		line = e + 1;
 	else if (buf[e] == '\r' && e + 1 < len && buf[e + 1] == '\n')
-		g->line = e + 2;
+		line = e + 2;
 	else
-		return false;
-	g->key = buf + 4;
-	g->klen = k;
-	hash = wc_store_hash(g->key, k);
-	if (!wc_mc_get_here(c, hash))
-		return false;
-	g->hit = wc_store_fetch(c->store, g->key, k, hash, &g->v) != NULL;
-	g->most = (g->hit ? wc_mc_value_max(k, g->v.vlen) : 0) + 5;
-	return true;
-}
-
-/**
- * Answer what wc_mc_single_get_find() found at @p dst (g->most bytes of
- * room), counted as the general path counts a get.
- * @return the reply's length.
- */
-static inline size_t wc_mc_single_get_reply(struct wc_mc_ctx *c, const struct wc_mc_single_get *g,
-					    uint8_t *dst)
-{
-	/* Nothing before dst is ours to write: no slack. */
-	return wc_mc_get_reply(c, g->key, g->klen, g->hit ? &g->v : NULL, g->line, dst, 0);
+		return 0;
+	k->key = buf + 4;
+	k->klen = (uint32_t)n;
+	k->hash = wc_store_hash(buf + 4, n);
+	return wc_mc_get_here(c, k->hash) ? line : 0;
 }
 
 /**

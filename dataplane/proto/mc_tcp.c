@@ -306,6 +306,51 @@ static int hand_off(struct mc_conn *mc, struct wc_tcp_conn *c, const uint8_t *re
 	return 0;
 }
 
+/*
+ * The run of single-key get lines at the head of @p buf[0..len), at most
+ * WC_STORE_BURST, their keys looked up together (wc_store_fetch_burst()),
+ * answered in order into @p o while the connection takes more.
+ * @return the bytes of the lines answered; 0 if the stream does not start
+ *         with such a line, or its reply could not be queued.
+ */
+static size_t single_gets(struct wc_mc_ctx *ctx, struct wc_tcp_conn *c, const uint8_t *buf,
+			  size_t len, struct wc_out *o)
+{
+	struct wc_store_key k[WC_STORE_BURST];
+	struct wc_item_view v[WC_STORE_BURST];
+	uint16_t line[WC_STORE_BURST];
+	size_t off = 0, l;
+	unsigned int n = 0;
+
+	while (n < WC_STORE_BURST &&
+	       (l = wc_mc_single_get_line(ctx, buf + off, len - off, &k[n])) > 0) {
+		line[n++] = (uint16_t)l;
+		off += l;
+	}
+	if (n == 0)
+		return 0;
+	wc_store_fetch_burst(ctx->store, k, n, v);
+	off = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct wc_item_view *hit = v[i].val != NULL ? &v[i] : NULL;
+		uint8_t *p;
+
+		/*
+		 * Each as the loop of on_data() answers a request: the first
+		 * if its reply fits, the next ones while the connection's send
+		 * buffer takes more.
+		 */
+		if ((i > 0 && !wc_tcp_writable(c)) ||
+		    (p = wc_out_reserve(o, (hit ? wc_mc_value_max(k[i].klen, hit->vlen) : 0) +
+						   5)) == NULL)
+			break;
+		/* Nothing before p is ours to write: no slack. */
+		wc_out_advance(o, wc_mc_get_reply(ctx, k[i].key, k[i].klen, hit, line[i], p, 0));
+		off += line[i];
+	}
+	return off;
+}
+
 static size_t on_data(void *app, struct wc_tcp_conn *c, const uint8_t *buf, size_t len)
 {
 	struct mc_conn *mc = app;
@@ -319,16 +364,12 @@ static size_t on_data(void *app, struct wc_tcp_conn *c, const uint8_t *buf, size
 		mc->mode = buf[0] == WC_MC_BIN_REQ_MAGIC ? MODE_BINARY : MODE_TEXT;
 	wc_tcp_out_begin(c, &o);
 	while (off < len && !mc->ss.close && !o.overflow && wc_tcp_writable(c)) {
-		struct wc_mc_single_get g;
 		size_t end, used;
-		uint8_t *p;
 
-		/* The commonest request, answered without the general path. */
+		/* The commonest requests, answered without the general path. */
 		if (mc->mode == MODE_TEXT && mc->ss.swallow == 0 &&
-		    wc_mc_single_get_find(ctx, buf + off, len - off, &g) &&
-		    (p = wc_out_reserve(&o, g.most)) != NULL) {
-			wc_out_advance(&o, wc_mc_single_get_reply(ctx, &g, p));
-			off += g.line;
+		    (used = single_gets(ctx, c, buf + off, len - off, &o)) > 0) {
+			off += used;
 			continue;
 		}
 		end = next_request(mc, ctx, buf, off, len);
