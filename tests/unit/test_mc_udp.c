@@ -85,29 +85,25 @@ static size_t frame(uint8_t *f, uint32_t src, const void *payload, size_t len)
 }
 
 /* Send one datagram (frame header + text) from @p src; collect the replies. */
-static unsigned int exchange(uint32_t src, uint16_t id, uint16_t seq, uint16_t total,
-			     const char *text, size_t tlen)
+/* A request's frame header: id, sequence number, total, reserved 0. */
+static void put_hdr(uint8_t *p, uint16_t id, uint16_t seq, uint16_t total)
 {
-	static uint8_t payload[1500], f[1600];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *rx[32];
+	p[0] = (uint8_t)(id >> 8);
+	p[1] = (uint8_t)id;
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	p[4] = (uint8_t)(total >> 8);
+	p[5] = (uint8_t)total;
+	p[6] = p[7] = 0;
+}
+
+/* Flush the stack's TX and collect what the port looped back into got[]. */
+static unsigned int take_replies(void)
+{
+	struct rte_mbuf *rx[32];
 	unsigned int n = 0;
 	uint16_t k;
 
-	assert_true(8 + tlen <= sizeof(payload));
-	payload[0] = (uint8_t)(id >> 8);
-	payload[1] = (uint8_t)id;
-	payload[2] = (uint8_t)(seq >> 8);
-	payload[3] = (uint8_t)seq;
-	payload[4] = (uint8_t)(total >> 8);
-	payload[5] = (uint8_t)total;
-	payload[6] = payload[7] = 0;
-	memcpy(payload + 8, text, tlen);
-	size_t flen = frame(f, src, payload, 8 + tlen);
-
-	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)flen), f, flen);
-	net->now_tsc = rte_rdtsc();
-	wc_net_input(net, &m, 1);
 	wc_net_tx_flush(net);
 	while ((k = rte_eth_rx_burst(port_id, 0, rx, 32)) > 0) {
 		for (uint16_t i = 0; i < k; i++) {
@@ -131,6 +127,24 @@ static unsigned int exchange(uint32_t src, uint16_t id, uint16_t seq, uint16_t t
 		}
 	}
 	return n;
+}
+
+static unsigned int exchange(uint32_t src, uint16_t id, uint16_t seq, uint16_t total,
+			     const char *text, size_t tlen)
+{
+	static uint8_t payload[1500], f[1600];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	assert_true(8 + tlen <= sizeof(payload));
+	put_hdr(payload, id, seq, total);
+	memcpy(payload + 8, text, tlen);
+	size_t flen = frame(f, src, payload, 8 + tlen);
+
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)flen), f, flen);
+	net->now_tsc = rte_rdtsc();
+	wc_net_input(net, &m, 1);
+	return take_replies();
 }
 
 static unsigned int send_text(uint32_t src, uint16_t id, const char *text)
@@ -360,6 +374,32 @@ static unsigned int counting_fast(void *arg, struct wc_net *n, struct wc_udp_fas
 }
 
 /*
+ * The client saw in got[0..n2) what it saw in want[0..n1) the other way,
+ * and every counter moved as much from s1 to s2 as from s0 to s1.
+ */
+static void same_outcome(const struct dgram *want, unsigned int n1, unsigned int n2,
+			 const struct wc_lcore_stats *s0, const struct wc_lcore_stats *s1,
+			 const struct wc_lcore_stats *s2)
+{
+	assert_int_equal(n2, n1);
+	for (unsigned int i = 0; i < n1; i++) {
+		assert_int_equal(got[i].req_id, want[i].req_id);
+		assert_int_equal(got[i].seq, want[i].seq);
+		assert_int_equal(got[i].total, want[i].total);
+		assert_int_equal(got[i].reserved, want[i].reserved);
+		assert_int_equal(got[i].len, want[i].len);
+		assert_memory_equal(got[i].data, want[i].data, want[i].len - WC_MC_UDP_HDR);
+	}
+#define SAME_DELTA(name, desc)                                                   \
+	if (s1->name - s0->name != s2->name - s1->name)                          \
+		fail_msg("%s moved by %" PRIu64 " on the general path, %" PRIu64 \
+			 " with the fast one",                                   \
+			 #name, s1->name - s0->name, s2->name - s1->name);
+	WC_LCORE_STATS(SAME_DELTA)
+#undef SAME_DELTA
+}
+
+/*
  * Send @p text (seq @p seq of @p total) through the general path alone,
  * then again with the fast path in front, and check that the client sees
  * the same datagrams and that every counter moved by as much.
@@ -381,22 +421,7 @@ static bool same_both_ways(const void *text, size_t tlen, uint16_t seq, uint16_t
 	n2 = exchange(CLI_IP, 0x5a5a, seq, total, text, tlen);
 	s2 = st;
 	ifc.apps[0].fast = wc_mc_udp_fast;
-	assert_int_equal(n2, n1);
-	for (unsigned int i = 0; i < n1; i++) {
-		assert_int_equal(got[i].req_id, want[i].req_id);
-		assert_int_equal(got[i].seq, want[i].seq);
-		assert_int_equal(got[i].total, want[i].total);
-		assert_int_equal(got[i].reserved, want[i].reserved);
-		assert_int_equal(got[i].len, want[i].len);
-		assert_memory_equal(got[i].data, want[i].data, want[i].len - WC_MC_UDP_HDR);
-	}
-#define SAME_DELTA(name, desc)                                                   \
-	if (s1.name - s0.name != s2.name - s1.name)                              \
-		fail_msg("%s moved by %" PRIu64 " on the general path, %" PRIu64 \
-			 " with the fast one",                                   \
-			 #name, s1.name - s0.name, s2.name - s1.name);
-	WC_LCORE_STATS(SAME_DELTA)
-#undef SAME_DELTA
+	same_outcome(want, n1, n2, &s0, &s1, &s2);
 	return fast_taken != taken;
 }
 
@@ -559,22 +584,15 @@ static size_t burst_request(uint8_t *f, unsigned int i, uint32_t *rnd)
 	} else {
 		len = (size_t)sprintf(t, "get k%u\r\nget k%u\r\n", k, k);
 	}
-	payload[0] = (uint8_t)(i >> 8);
-	payload[1] = (uint8_t)i;
-	payload[2] = (uint8_t)(seq >> 8);
-	payload[3] = (uint8_t)seq;
-	payload[4] = (uint8_t)(total >> 8);
-	payload[5] = (uint8_t)total;
-	payload[6] = payload[7] = 0;
+	put_hdr(payload, (uint16_t)i, seq, total);
 	return frame(f, CLI_IP, payload, 8 + len);
 }
 
 /* Feed @p b to the application over @p s, and collect the replies into got[]. */
 static unsigned int burst_exchange(const struct burst *b, struct wc_store *s, wc_udp_fast_t fast)
 {
-	struct rte_mbuf *m[64], *rx[32];
-	unsigned int n = 0;
-	uint16_t k;
+	struct rte_mbuf *m[64];
+	unsigned int n;
 
 	mc.store = s;
 	ifc.apps[0].fast = fast;
@@ -584,22 +602,7 @@ static unsigned int burst_exchange(const struct burst *b, struct wc_store *s, wc
 		memcpy(rte_pktmbuf_append(m[i], (uint16_t)b->len[i]), b->f[i], b->len[i]);
 	}
 	wc_net_input(net, m, (uint16_t)b->n);
-	wc_net_tx_flush(net);
-	while ((k = rte_eth_rx_burst(port_id, 0, rx, 32)) > 0)
-		for (uint16_t i = 0; i < k; i++) {
-			const uint8_t *d = rte_pktmbuf_mtod_offset(rx[i], const uint8_t *, 42);
-			struct dgram *g = &got[n++];
-
-			assert_true(n <= sizeof(got) / sizeof(got[0]));
-			g->len = (uint16_t)(rx[i]->pkt_len - 42);
-			assert_true(g->len >= WC_MC_UDP_HDR && g->len <= WC_MC_UDP_DGRAM_MAX);
-			g->req_id = (uint16_t)(d[0] << 8 | d[1]);
-			g->seq = (uint16_t)(d[2] << 8 | d[3]);
-			g->total = (uint16_t)(d[4] << 8 | d[5]);
-			g->reserved = (uint16_t)(d[6] << 8 | d[7]);
-			memcpy(g->data, d + WC_MC_UDP_HDR, g->len - WC_MC_UDP_HDR);
-			rte_pktmbuf_free(rx[i]);
-		}
+	n = take_replies();
 	mc.store = store;
 	ifc.apps[0].fast = wc_mc_udp_fast;
 	return n;
@@ -650,21 +653,7 @@ static void test_burst_same(void **state)
 		memcpy(want, got, n1 * sizeof(got[0]));
 		n2 = burst_exchange(&b, s_b, counting_fast);
 		s2 = st;
-		assert_int_equal(n2, n1);
-		for (unsigned int i = 0; i < n1; i++) {
-			assert_int_equal(got[i].req_id, want[i].req_id);
-			assert_int_equal(got[i].seq, want[i].seq);
-			assert_int_equal(got[i].total, want[i].total);
-			assert_int_equal(got[i].len, want[i].len);
-			assert_memory_equal(got[i].data, want[i].data, want[i].len - WC_MC_UDP_HDR);
-		}
-#define SAME_DELTA(name, desc)                                                   \
-	if (s1.name - s0.name != s2.name - s1.name)                              \
-		fail_msg("%s moved by %" PRIu64 " on the general path, %" PRIu64 \
-			 " with the fast one",                                   \
-			 #name, s1.name - s0.name, s2.name - s1.name);
-		WC_LCORE_STATS(SAME_DELTA)
-#undef SAME_DELTA
+		same_outcome(want, n1, n2, &s0, &s1, &s2);
 		gets += (unsigned int)(s1.mc_cmd_get - s0.mc_cmd_get);
 	}
 	assert_memory_equal(wc_store_stats(s_b), wc_store_stats(s_a),
