@@ -235,26 +235,10 @@ drop:
 }
 
 /*
- * The commonest datagram, one "get <key>\r\n" ("\n" alone also ends it) of
- * this lcore's partition whose reply surely fits one datagram, answered
- * straight into the received frame's buffer: no session, request, sink or
- * datagram list. It accepts only what parse_fast() would parse as that one
- * get, and answers and counts it as exec_get() would. Anything else it
- * leaves to wc_mc_udp_input(), having answered and counted nothing; what
- * its lookup did stands, and is what that path's lookup does too (an
- * expired item reclaimed, a found one marked accessed).
- *
- * The request must be the whole datagram, so its line ends where the
- * datagram does: the key is what lies between "get " and that end, and one
- * check that each of its bytes is above ' ' stands for the parser's search
- * for the key's end (a space, a second line end or any control byte in it
- * sends the datagram to the general path).
- */
-/*
  * A one-datagram reply's frame header at @p dst: the request id of the
  * request's header at @p req, sequence 0, total 1, reserved 0, in one store.
  */
-static inline void wc_mc_udp_hdr_store(uint8_t *dst, const uint8_t *req)
+static inline void reply_hdr_store(uint8_t *dst, const uint8_t *req)
 {
 	static const uint8_t one[8] = { 0, 0, 0, 0, 0, 1, 0, 0 };
 	uint64_t w;
@@ -339,7 +323,7 @@ static inline unsigned int answer_gets(struct wc_mc_ctx *c, struct wc_udp_fast_r
 		rlen = wc_mc_fmt_get_reply(k[i].key, k[i].klen, hit ? &v[i] : NULL,
 					   q->reply + WC_MC_UDP_HDR, WC_MC_UDP_HDR);
 		/* The frame header: the request id as it came, seq 0, total 1. */
-		wc_mc_udp_hdr_store(q->reply, q->payload);
+		reply_hdr_store(q->reply, q->payload);
 		q->rlen = (uint16_t)(WC_MC_UDP_HDR + rlen);
 		hits += hit;
 		read += q->len;
@@ -360,6 +344,22 @@ static inline bool not_get(const struct wc_udp_fast_req *q)
 	return q->len < WC_MC_UDP_HDR + 4 || memcmp(q->payload + WC_MC_UDP_HDR, "get ", 4) != 0;
 }
 
+/*
+ * The commonest datagram, one "get <key>\r\n" ("\n" alone also ends it) of
+ * this lcore's partition whose reply surely fits one datagram, answered
+ * straight into the received frame's buffer: no session, request, sink or
+ * datagram list. It accepts only what parse_fast() would parse as that one
+ * get, and answers and counts it as exec_get() would. Anything else it
+ * leaves to wc_mc_udp_input(), having answered and counted nothing; what
+ * its lookup did stands, and is what that path's lookup does too (an
+ * expired item reclaimed, a found one marked accessed).
+ *
+ * The request must be the whole datagram, so its line ends where the
+ * datagram does: the key is what lies between "get " and that end, and one
+ * check that each of its bytes is above ' ' stands for the parser's search
+ * for the key's end (a space, a second line end or any control byte in it
+ * sends the datagram to the general path).
+ */
 unsigned int wc_mc_udp_fast(void *arg, struct wc_net *n, struct wc_udp_fast_req *reqs,
 			    unsigned int count, unsigned int *pass)
 {
