@@ -9,6 +9,9 @@
  *
  *   udp/get_hit    bursts of 32 memcached UDP `get <key>`, every key present
  *   udp/set        bursts of 32 `set <key> 0 0 32`, overwriting
+ *   tcp/get_hit    segments of 32 pipelined `get <key>` on one connection,
+ *                  each acknowledging every reply byte before it (as
+ *                  tests/bench/tcp_path.c), every key present
  *
  * Keys are 16 bytes and values 32 bytes, cycling through 1024 keys, as in
  * tests/bench/udp_path.c (tools/bench-callgrind), or N: with millions, the
@@ -19,17 +22,19 @@
  * the lcore's counters, so a broken path cannot pass for a fast one.
  *
  * items_per_second is requests per second on one core; one iteration is one
- * burst.
+ * burst, or one segment in and its replies out.
  */
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include <rte_mbuf.h>
+#include <rte_tcp.h>
 
 #include <benchmark/benchmark.h>
 
 extern "C" {
+#include "dataplane/net/tcp.h"
 #include "tests/support/fixture.h"
 }
 
@@ -130,6 +135,86 @@ void bm_udp(benchmark::State &st, Op op)
 	st.counters["bursts"] = benchmark::Counter((double)st.iterations());
 }
 
+/* The TCP client: its one connection's sequence numbers, as of the stock's next segment. */
+constexpr uint16_t kTcpPort = 40000;
+uint32_t tcp_seq, tcp_rcv;
+uint32_t stock_seq[kStockBursts], stock_rcv[kStockBursts];
+
+/*
+ * Build the next kStockBursts segments of 32 gets from key *pos on. Each
+ * acknowledges the replies to every segment before it, whose lengths are
+ * known ahead: a VALUE line, the 32-byte value and END for each get.
+ */
+void refill_tcp(unsigned *pos)
+{
+	static uint8_t f[14 + 20 + 60 + 2048];
+	char req[kBurst * 32];
+
+	for (unsigned b = 0; b < kStockBursts; b++) {
+		size_t len = 0, rlen = 0;
+
+		for (unsigned i = 0; i < kBurst; i++) {
+			len += (size_t)snprintf(req + len, sizeof(req) - len, "get key:%012u\r\n",
+						*pos);
+			rlen += (size_t)snprintf(nullptr, 0, "VALUE key:%012u 0 32\r\n", *pos) +
+				32 + 7;
+			*pos = (*pos + 1) % kKeys;
+		}
+		const struct wc_fixture_tcp_seg s = { kTcpPort,
+						      (uint16_t)fx.cfg.tcp_port,
+						      tcp_seq,
+						      tcp_rcv,
+						      RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+						      65535,
+						      nullptr,
+						      0 };
+		size_t flen = wc_fixture_tcp_frame(&fx, f, sizeof(f), &s, req, len);
+
+		if (flen == 0 || (stock[b][0] = wc_fixture_mbuf(&fx, f, flen)) == nullptr)
+			fail("cannot build a segment");
+		stock_seq[b] = tcp_seq;
+		stock_rcv[b] = tcp_rcv;
+		tcp_seq += (uint32_t)len;
+		tcp_rcv += (uint32_t)rlen;
+	}
+	stock_next = 0;
+	stock_n = kStockBursts;
+}
+
+void bm_tcp(benchmark::State &st)
+{
+	struct wc_net *n = &fx.lc->net;
+	const struct wc_lcore_stats *s = fx.lc->st;
+	uint64_t hits0 = s->mc_get_hits;
+	unsigned pos = 0;
+
+	stock_next = stock_n = 0;
+	for (auto _ : st) {
+		if (stock_next == stock_n) {
+			st.PauseTiming();
+			refill_tcp(&pos);
+			st.ResumeTiming();
+		}
+		wc_net_input(n, &stock[stock_next++][0], 1);
+		wc_tcp_poll(n);
+		wc_net_tx_flush(n);
+	}
+	/* The segments not sent: the client's numbers go back to the first of them. */
+	if (stock_next < stock_n) {
+		tcp_seq = stock_seq[stock_next];
+		tcp_rcv = stock_rcv[stock_next];
+		for (; stock_next < stock_n; stock_next++)
+			rte_pktmbuf_free(stock[stock_next][0]);
+	}
+
+	uint64_t want = (uint64_t)st.iterations() * kBurst;
+
+	if (s->mc_get_hits - hits0 != want)
+		st.SkipWithError("a get was not answered as expected");
+	st.SetItemsProcessed((int64_t)want);
+	st.counters["segments"] = benchmark::Counter((double)st.iterations());
+}
+
 /* Every key present before the gets, through the path itself. */
 void preload()
 {
@@ -164,8 +249,11 @@ int main(int argc, char **argv)
 	    0)
 		fail("cannot start the fixture");
 	preload();
+	if (wc_fixture_tcp_connect(&fx, kTcpPort, 0x1000, &tcp_seq, &tcp_rcv) != 0)
+		fail("cannot open the TCP connection");
 	benchmark::RegisterBenchmark("udp/get_hit", bm_udp, GET);
 	benchmark::RegisterBenchmark("udp/set", bm_udp, SET);
+	benchmark::RegisterBenchmark("tcp/get_hit", bm_tcp);
 	benchmark::Initialize(&argc, argv);
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 1;

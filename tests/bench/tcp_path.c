@@ -70,18 +70,17 @@ static void feed(struct rte_mbuf *m)
 	wc_tcp_poll(n);
 }
 
-static struct rte_mbuf *segment(uint8_t flags, const uint8_t *opts, size_t optlen, const void *pl,
-				size_t len)
+static struct rte_mbuf *segment(uint8_t flags, const void *pl, size_t len)
 {
 	static uint8_t f[14 + 20 + 60 + 2048];
 	const struct wc_fixture_tcp_seg s = { CLI_PORT, SRV_PORT, cli.seq, cli.rcv,
-					      flags,	65535,	  opts,	   optlen };
+					      flags,	65535,	  NULL,	   0 };
 	size_t flen = wc_fixture_tcp_frame(&fx, f, sizeof(f), &s, pl, len);
 	struct rte_mbuf *m;
 
 	if (flen == 0)
 		abort();
-	cli.seq += (uint32_t)len + ((flags & RTE_TCP_SYN_FLAG) ? 1 : 0);
+	cli.seq += (uint32_t)len;
 	m = wc_fixture_mbuf(&fx, f, flen);
 	if (m != NULL && offload)
 		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
@@ -91,12 +90,11 @@ static struct rte_mbuf *segment(uint8_t flags, const uint8_t *opts, size_t optle
 /*
  * The server's segments in the TX queue: their payload appended to the
  * client's replies (in order; this client never loses one), then handed to
- * the port. @return the SYN-ACK's sequence number if one was there, else 0.
+ * the port.
  */
-static uint32_t take_output(void)
+static void take_output(void)
 {
 	struct wc_net *n = &fx.lc->net;
-	uint32_t synack = 0;
 
 	for (uint16_t i = 0; i < n->ntx; i++) {
 		struct rte_mbuf *m = n->tx[i];
@@ -108,9 +106,6 @@ static uint32_t take_output(void)
 		if (t == NULL)
 			abort();
 		seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
-		if ((t[13] & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) ==
-		    (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG))
-			synack = seq;
 		if (len > 0 && seq == cli.rcv) {
 			if (cli.replies != NULL && cli.got + len <= cli.cap) {
 				uint8_t *dst = cli.replies + cli.got;
@@ -125,7 +120,6 @@ static uint32_t take_output(void)
 		}
 	}
 	wc_net_tx_flush(n);
-	return synack;
 }
 
 static size_t gets(char *buf, size_t cap, unsigned int base)
@@ -145,7 +139,6 @@ static void die(const char *why)
 
 int main(int argc, char **argv)
 {
-	static const uint8_t syn_opts[8] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
 	unsigned int segs = argc > 1 ? (unsigned int)atoi(argv[1]) : 1000;
 	static char req[2048];
 	static uint8_t replies[PIPE * 128];
@@ -167,16 +160,7 @@ int main(int argc, char **argv)
 	 */
 	fx.dp.ifc.tx_offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	st = fx.lc->st;
-	cli.seq = 0x1000;
-	m = segment(RTE_TCP_SYN_FLAG, syn_opts, sizeof(syn_opts), NULL, 0);
-	if (m == NULL)
-		die("out of mbufs");
-	feed(m);
-	cli.rcv = take_output() + 1;
-	m = segment(RTE_TCP_ACK_FLAG, NULL, 0, NULL, 0);
-	feed(m);
-	take_output();
-	if (wc_tcp_conns(&fx.lc->net) != 1)
+	if (wc_fixture_tcp_connect(&fx, CLI_PORT, 0x1000, &cli.seq, &cli.rcv) != 0)
 		die("the handshake did not open a connection");
 
 	/* Store every key (not measured). */
@@ -184,7 +168,7 @@ int main(int argc, char **argv)
 		len = (size_t)snprintf(
 			req, sizeof(req),
 			"set key:%012u 0 0 32 noreply\r\nvalue-of-%012u-padding-xx\r\n", k, k);
-		m = segment(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, NULL, 0, req, len);
+		m = segment(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, req, len);
 		feed(m);
 		take_output();
 	}
@@ -195,7 +179,7 @@ int main(int argc, char **argv)
 	for (unsigned int s = 0; s < segs; s++) {
 		len = gets(req, sizeof(req), s * PIPE);
 		cli.got = 0;
-		m = segment(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, NULL, 0, req, len);
+		m = segment(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, req, len);
 		if (m == NULL)
 			die("out of mbufs");
 		path_segment(m);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <rte_log.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+
+#include "dataplane/net/tcp.h"
 
 #include "fixture.h"
 
@@ -143,6 +146,63 @@ struct rte_mbuf *wc_fixture_mbuf(struct wc_fixture *f, const uint8_t *frame, siz
 	}
 	memcpy(p, frame, len);
 	return m;
+}
+
+/* One client segment of the handshake in, TCP's work done; what it sent stays queued. */
+static int handshake_step(struct wc_fixture *f, const struct wc_fixture_tcp_seg *s)
+{
+	uint8_t buf[128];
+	size_t len = wc_fixture_tcp_frame(f, buf, sizeof(buf), s, NULL, 0);
+	struct rte_mbuf *m = len > 0 ? wc_fixture_mbuf(f, buf, len) : NULL;
+
+	if (m == NULL)
+		return -1;
+	wc_net_input(&f->lc->net, &m, 1);
+	wc_tcp_poll(&f->lc->net);
+	return 0;
+}
+
+int wc_fixture_tcp_connect(struct wc_fixture *f, uint16_t sport, uint32_t iss, uint32_t *seq,
+			   uint32_t *rcv)
+{
+	/* MSS 1460, window scale 7 */
+	static const uint8_t syn_opts[8] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
+	struct wc_net *n = &f->lc->net;
+	struct wc_fixture_tcp_seg s = { sport,	  (uint16_t)f->cfg.tcp_port, iss,
+					0,	  RTE_TCP_SYN_FLAG,	     65535,
+					syn_opts, sizeof(syn_opts) };
+	uint32_t conns = wc_tcp_conns(n);
+	bool synack = false;
+
+	if (handshake_step(f, &s) != 0)
+		return -1;
+	/* The SYN-ACK: its sequence number, the cookie, is the server's ISS. */
+	for (uint16_t i = 0; i < n->ntx; i++) {
+		struct rte_mbuf *m = n->tx[i];
+		uint8_t hdr[20];
+		const uint8_t *t = rte_pktmbuf_read(m, m->l2_len + m->l3_len, 20, hdr);
+
+		if (t != NULL && (t[13] & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) ==
+					 (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) {
+			*rcv = ((uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 |
+				t[7]) +
+			       1;
+			synack = true;
+		}
+	}
+	wc_net_tx_flush(n);
+	if (!synack)
+		return -1;
+	*seq = iss + 1;
+	s.seq = *seq;
+	s.ack = *rcv;
+	s.flags = RTE_TCP_ACK_FLAG;
+	s.opts = NULL;
+	s.optlen = 0;
+	if (handshake_step(f, &s) != 0)
+		return -1;
+	wc_net_tx_flush(n);
+	return wc_tcp_conns(n) == conns + 1 ? 0 : -1;
 }
 
 void wc_fixture_input(struct wc_fixture *f, struct rte_mbuf **pkts, uint16_t n)

@@ -63,6 +63,18 @@ struct wc_fixture_tcp_seg {
 size_t wc_fixture_tcp_frame(const struct wc_fixture *f, uint8_t *buf, size_t cap,
 			    const struct wc_fixture_tcp_seg *s, const void *payload, size_t len);
 
+/**
+ * Open a TCP connection to the appliance's memcached port from client port
+ * @p sport as a client does (SYN with MSS and window scale options, the
+ * SYN-ACK's sequence number read back, ACK), with @p iss as the client's
+ * initial sequence number; what the appliance sends is transmitted.
+ * @return 0, with the client's next sequence number in *seq and the next
+ *         byte it expects from the appliance in *rcv; -1 if no connection
+ *         opened.
+ */
+int wc_fixture_tcp_connect(struct wc_fixture *f, uint16_t sport, uint32_t iss, uint32_t *seq,
+			   uint32_t *rcv);
+
 /** Feed @p n frames through the dataplane as one burst and transmit. */
 void wc_fixture_input(struct wc_fixture *f, struct rte_mbuf **pkts, uint16_t n);
 
