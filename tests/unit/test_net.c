@@ -1625,30 +1625,19 @@ static void test_random_frames(void **state)
 
 /* ---- the fast path: same verdicts, same replies ------------------------- */
 
-/* The drop tests again with an application that answers in place. */
-static void test_ip_drops_fast(void **state)
+/* The fixture with an application that answers in place, for the drop tests again. */
+static int setup_fast(void **state)
 {
+	setup(state);
 	ifc.apps[0].fast = echo_fast;
-	test_ip_drops(state);
+	return 0;
 }
 
-static void test_udp_bad_fast(void **state)
-{
-	ifc.apps[0].fast = echo_fast;
-	test_udp_bad(state);
-}
-
-static void test_rx_cksum_flags_fast(void **state)
-{
-	ifc.apps[0].fast = echo_fast;
-	test_rx_cksum_flags(state);
-}
-
-static void test_truncated_fast(void **state)
-{
-	ifc.apps[0].fast = echo_fast;
-	test_truncated(state);
-}
+/* A test run again under setup_fast(), by another name. */
+#define FAST_AGAIN(f)                                     \
+	{                                                 \
+#f "_fast", f, setup_fast, teardown, NULL \
+	}
 
 /* A reply as the port got it: bytes and the fields a NIC reads. */
 struct sent {
@@ -1932,10 +1921,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cidr_parse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_frames, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ip_drops_fast, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_udp_bad_fast, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rx_cksum_flags_fast, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_fast, setup, teardown),
+		FAST_AGAIN(test_ip_drops),
+		FAST_AGAIN(test_udp_bad),
+		FAST_AGAIN(test_rx_cksum_flags),
+		FAST_AGAIN(test_truncated),
 		cmocka_unit_test_setup_teardown(test_fast_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_burst_same, setup, teardown),
 	};
