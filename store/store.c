@@ -75,6 +75,14 @@
  * and the copying is capped so the new active segment always has room for
  * the item being stored.
  *
+ * That work is done ahead of need, a slice at a time (clean_slice()): a
+ * partition of 16 segments or more keeps one spare free segment beyond the
+ * reserve, and while it lacks it each store cleans twice its own size of
+ * the segment being emptied before it allocates. The store that fills the
+ * active segment then takes the spare instead of emptying a whole segment
+ * itself (a megabyte of items moved or evicted, hundreds of microseconds);
+ * only when the cleaning falls behind does a store reclaim at once.
+ *
  * Expiry is lazy on lookup, and wc_store_tick() walks a bounded number of
  * items per call, skipping segments whose earliest expiry is in the future.
  *
@@ -177,18 +185,22 @@ struct seg {
 	uint64_t token; /* RETIRED: the grace period to wait for */
 };
 
-#define DEF_MAX_ITEM  (1u << 20)
-#define DEF_SEG_SIZE  (1u << 20)
-#define MIN_SEG_SIZE  4096u
-#define MIN_SEGS      4u   /* active + reserve + two pinned */
-#define RESV_SEGS_RCU 2u   /* free + retired segments kept with remote readers, at least */
-#define READ_TRIES    64   /* wc_store_read() attempts before -EAGAIN */
-#define GRACE_WAIT_MS 10   /* longest wait for a grace period when out of reserve */
-#define WANT_SEGS     16u  /* shrink segments of small partitions to this */
-#define COMPACT_SCAN  16   /* FIFO segments looked at for compaction */
-#define WALK_ITEMS    1024 /* expiry walk budget per tick, items */
-#define WALK_SEGS     64   /* expiry walk budget per tick, segment headers */
-#define SHRINK_ITEMS  1024 /* items looked at per tick to give segments up */
+#define DEF_MAX_ITEM	 (1u << 20)
+#define DEF_SEG_SIZE	 (1u << 20)
+#define MIN_SEG_SIZE	 4096u
+#define MIN_SEGS	 4u	    /* active + reserve + two pinned */
+#define RESV_SEGS_RCU	 2u	    /* free + retired segments kept with remote readers, at least */
+#define READ_TRIES	 64	    /* wc_store_read() attempts before -EAGAIN */
+#define GRACE_WAIT_MS	 10	    /* longest wait for a grace period when out of reserve */
+#define WANT_SEGS	 16u	    /* shrink segments of small partitions to this */
+#define COMPACT_SCAN	 16	    /* FIFO segments looked at for compaction */
+#define WALK_ITEMS	 1024	    /* expiry walk budget per tick, items */
+#define WALK_SEGS	 64	    /* expiry walk budget per tick, segment headers */
+#define SHRINK_ITEMS	 1024	    /* items looked at per tick to give segments up */
+#define CLEAN_SPARE_SEGS 16	    /* partitions this large keep a spare free segment */
+#define CLEAN_ASSIST	 2	    /* bytes of sealed segments cleaned per byte allocated */
+#define CLEAN_CHUNK	 (8u << 10) /* cleaned at once by the allocations, at least */
+#define CLEAN_TICK_BYTES (32u << 10) /* cleaned per tick when not shrinking */
 /* Index sizing when max_items is 0: one entry per item of a 16-byte key and a
  * 32-byte value, the small item the memory is sized for (item_mem(16, 32, 0)). */
 #define SIZING_KLEN 16
@@ -247,9 +259,11 @@ struct wc_store {
 	uint32_t park_want;
 	uint32_t npark;
 	int32_t park_head;
-	int32_t shr_seg; /* segment being emptied by the shrink, or -1 */
-	uint32_t shr_off;
-	bool shr_compact; /* moving every live item (else second chance) */
+	int32_t cln_seg; /* segment being emptied by the cleaner, or -1 */
+	uint32_t cln_off;
+	bool cln_compact;  /* moving every live item (else second chance) */
+	uint64_t cln_debt; /* bytes the allocations owe the cleaner */
+	uint32_t cln_goal; /* clean_goal(), kept by clean_goal_update() */
 	uint64_t (*hash)(const void *key, size_t klen); /* NULL: wc_store_hash() */
 	/* expiry walk cursor */
 	int32_t walk_seg;
@@ -500,8 +514,8 @@ static void walk_forget(struct wc_store *s, int32_t i)
 		s->walk_seg = -1;
 		s->walk_off = 0;
 	}
-	if (s->shr_seg == i)
-		s->shr_seg = -1;
+	if (s->cln_seg == i)
+		s->cln_seg = -1;
 }
 
 /*
@@ -524,6 +538,32 @@ static inline bool resv_low(const struct wc_store *s)
 	return s->nfree + s->nretired < resv_rcu(s->nuse);
 }
 
+/* Segments still to be parked for the current limit. */
+static inline uint32_t shrink_left(const struct wc_store *s)
+{
+	return s->park_want > s->npark ? s->park_want - s->npark : 0;
+}
+
+/*
+ * Segments the cleaner (clean_slice()) keeps free or on their way back: the
+ * reserve, those a lowered limit still asks for, and in a partition of
+ * CLEAN_SPARE_SEGS segments or more one spare. With the spare, the store
+ * that fills the active segment takes a free one without emptying another
+ * itself: the cleaner empties it meanwhile, a slice at a time.
+ */
+static inline uint32_t clean_goal(const struct wc_store *s)
+{
+	uint32_t resv = s->qsbr != NULL ? resv_rcu(s->nuse) : 1;
+
+	return resv + shrink_left(s) + (s->nuse >= CLEAN_SPARE_SEGS);
+}
+
+/* Keep cln_goal, what the allocations test, equal to clean_goal(). */
+static inline void clean_goal_update(struct wc_store *s)
+{
+	s->cln_goal = clean_goal(s);
+}
+
 /* An emptied segment's bookkeeping, before it joins the free or retired list. */
 static void seg_clear(struct seg *g, enum seg_state state)
 {
@@ -544,6 +584,7 @@ static void seg_park(struct wc_store *s, int32_t i)
 	g->next = s->park_head;
 	s->park_head = i;
 	s->npark++;
+	clean_goal_update(s);
 	walk_forget(s, i);
 }
 
@@ -1144,6 +1185,24 @@ static uint64_t seg_moved_bytes(const struct wc_store *s, int32_t v)
 	return n;
 }
 
+/*
+ * Whether the live items of segment @p v fit in @p room bytes once moved:
+ * item_move() adds at most a CAS field to each. First against that bound,
+ * from the live bytes alone; only if it fails, and @p exact, by reading
+ * every item's header (seg_moved_bytes()), a cache miss each in a segment
+ * of large items.
+ */
+static bool seg_moves_fit(const struct wc_store *s, int32_t v, uint64_t room, bool exact)
+{
+	uint64_t live = s->segs[v].live;
+
+	if (live > room)
+		return false;
+	if (live + live / item_mem(1, 0, 0) * sizeof(uint64_t) <= room)
+		return true;
+	return exact && seg_moved_bytes(s, v) <= room;
+}
+
 enum empty_how { EMPTY_COMPACT, EMPTY_SECOND_CHANCE, EMPTY_DROP };
 
 /*
@@ -1202,7 +1261,7 @@ static int reclaim_one(struct wc_store *s, uint32_t need)
 			best = i;
 	if (best >= 0 && (uint64_t)s->segs[best].live + need <= seg_room(s, s->active) &&
 	    (s->no_evict || s->segs[best].live <= s->seg_size / 4) &&
-	    seg_moved_bytes(s, best) + need <= seg_room(s, s->active)) {
+	    seg_moves_fit(s, best, seg_room(s, s->active) - need, true)) {
 		seg_empty(s, best, EMPTY_COMPACT, need);
 		return 0;
 	}
@@ -1252,9 +1311,11 @@ static int seg_open_new(struct wc_store *s, uint32_t need)
 	 * in the pipeline so that a grace period still under way when the next
 	 * segment is needed does not fail a store.
 	 */
-	for (uint32_t tries = 0; resv_low(s) && tries < s->nseg; tries++)
+	for (uint32_t tries = 0; resv_low(s) && tries < s->nseg; tries++) {
 		if (reclaim_one(s, need) < 0)
 			break;
+		s->stats.reclaim_inline++;
+	}
 	if (s->qsbr != NULL)
 		ret_poll(s);
 	if (s->nfree + s->nretired == 0 && s->no_evict) {
@@ -1267,10 +1328,35 @@ static int seg_open_new(struct wc_store *s, uint32_t need)
 	return 0;
 }
 
-/* Allocate @p sz bytes (aligned item size) in the active segment. The item
- * counts as live from here on. @return NULL if no room could be made. */
+static void clean_slice(struct wc_store *s, unsigned items, uint64_t bytes);
+
+/* An allocation of @p sz bytes's share of the cleaning (item_alloc()). */
+static __rte_noinline void clean_assist(struct wc_store *s, uint32_t sz)
+{
+	s->cln_debt += (uint64_t)sz * CLEAN_ASSIST;
+	if (s->cln_debt >= CLEAN_CHUNK) {
+		uint64_t bytes = s->cln_debt;
+
+		s->cln_debt = 0;
+		clean_slice(s, UINT_MAX, bytes);
+	}
+}
+
+/*
+ * Allocate @p sz bytes (aligned item size) in the active segment. The item
+ * counts as live from here on. @return NULL if no room could be made.
+ *
+ * While the cleaner is short of its goal, each allocation owes it
+ * CLEAN_ASSIST times its size, paid by cleaning that much, CLEAN_CHUNK
+ * bytes or more at a time: the cost of emptying segments is spread over the
+ * stores that fill them, a few microseconds at a time, instead of falling
+ * whole (a segment's items moved or evicted, hundreds of microseconds for
+ * a megabyte of them) on the one that finds the free list at its reserve.
+ */
 static struct wc_item *item_alloc(struct wc_store *s, uint32_t sz)
 {
+	if (unlikely(s->nfree + s->nretired < s->cln_goal))
+		clean_assist(s, sz);
 	for (uint32_t tries = 0; tries <= 2 * s->nseg; tries++) {
 		if (sz <= seg_room(s, s->active))
 			return seg_bump(s, s->active, sz);
@@ -1417,7 +1503,7 @@ static void store_reset_rcu(struct wc_store *s)
 	}
 	s->walk_seg = -1;
 	s->walk_off = 0;
-	s->shr_seg = -1;
+	s->cln_seg = -1;
 }
 
 static void store_reset(struct wc_store *s)
@@ -1436,7 +1522,7 @@ static void store_reset(struct wc_store *s)
 	s->nsealed = 0;
 	s->walk_seg = -1;
 	s->walk_off = 0;
-	s->shr_seg = -1;
+	s->cln_seg = -1;
 	/* Parked segments stay parked; free_push() parks more if a lowered
 	 * limit asks for them. */
 	for (int32_t i = (int32_t)s->nseg - 1; i >= 0; i--) {
@@ -1507,7 +1593,7 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	s->mem_max = cfg->mem_limit;
 	s->nuse = s->nseg;
 	s->park_head = -1;
-	s->shr_seg = -1;
+	s->cln_seg = -1;
 	s->max_item_size = max_item;
 	s->no_evict = cfg->no_evict;
 	s->hash = cfg->hash;
@@ -1555,6 +1641,7 @@ struct wc_store *wc_store_create(const struct wc_store_config *cfg)
 	s->ret_head = s->ret_tail = -1;
 	store_reset(s);
 	s->qsbr = cfg->qsbr; /* after the reset above, which clears the index at once */
+	clean_goal_update(s);
 	if (store_register(s) < 0) {
 		err = ENOSPC;
 		goto fail;
@@ -1642,17 +1729,11 @@ static void walk_slice(struct wc_store *s)
  * number that follows the limit: nuse segments under the limit are active,
  * sealed, free or retired, the others parked. Free segments beyond the
  * reserve are parked at once; the rest are parked as they empty: by deletes
- * and expiry, by the stores' own reclaiming, and by shrink_slice(), which
+ * and expiry, by the stores' own reclaiming, and by clean_slice(), which
  * empties sealed segments a bounded number of items per tick as eviction
  * does (compaction of a mostly dead segment, else second chance from the
  * FIFO head), so a large drop costs no long pause.
  */
-
-/* Segments still to be parked for the current limit. */
-static inline uint32_t shrink_left(const struct wc_store *s)
-{
-	return s->park_want > s->npark ? s->park_want - s->npark : 0;
-}
 
 /* Park free segments beyond the reserve while the limit asks for more. */
 static void park_spare(struct wc_store *s)
@@ -1686,30 +1767,35 @@ static int32_t least_live(const struct wc_store *s)
 }
 
 /*
- * The next segment for the shrink to empty, chosen as reclaim_one() would:
+ * The next segment for the cleaner to empty, chosen as reclaim_one() would:
  * a mostly dead one near the FIFO head whose live items fit in the active
  * segment is compacted (with no_evict any that fits, since nothing may be
- * evicted); otherwise the oldest is evicted, with second chance.
- * @return false if there is none (no_evict and nothing fits).
+ * evicted); otherwise the oldest is evicted, with second chance. When only
+ * cleaning ahead (no shrink under way), a mostly dead segment that does not
+ * fit yet is waited for rather than evicting live items: the next active
+ * segment, which the stores that need the cleaning will open, has room.
+ * @return false if there is none (no_evict and nothing fits, or waiting).
  */
-static bool shrink_pick(struct wc_store *s)
+static bool clean_pick(struct wc_store *s)
 {
 	uint32_t room = seg_room(s, s->active);
 	int32_t best = least_live(s);
+	bool mostly_dead = best >= 0 && (s->no_evict || s->segs[best].live <= s->seg_size / 4);
 
-	if (best >= 0 && (s->no_evict || s->segs[best].live <= s->seg_size / 4) &&
-	    s->segs[best].live <= room && seg_moved_bytes(s, best) <= room) {
-		s->shr_compact = true;
+	if (mostly_dead && seg_moves_fit(s, best, room, shrink_left(s) != 0)) {
+		s->cln_compact = true;
+	} else if (mostly_dead && shrink_left(s) == 0) {
+		return false;
 	} else if (!s->no_evict) {
 		best = fifo_victim(s);
-		s->shr_compact = false;
+		s->cln_compact = false;
 	} else {
 		best = -1;
 	}
 	if (best < 0)
 		return false;
-	s->shr_seg = best;
-	s->shr_off = 0;
+	s->cln_seg = best;
+	s->cln_off = 0;
 	return true;
 }
 
@@ -1727,58 +1813,74 @@ static bool shrink_rotate(struct wc_store *s)
 	int32_t best = least_live(s);
 
 	if (best < 0 || s->segs[best].live > s->seg_size / 4 ||
-	    seg_moved_bytes(s, best) <= seg_room(s, s->active))
+	    seg_moves_fit(s, best, seg_room(s, s->active), true))
 		return false;
 	return seg_open_new(s, 0) == 0;
 }
 
 /*
- * Empty sealed segments towards a lowered limit: SHRINK_ITEMS items per
- * call at most (besides choosing a segment, which reads its item headers,
- * and with no_evict one shrink_rotate()). A segment emptied here is parked
- * by free_push() (with remote readers once its grace period is over); no
- * more are emptied while enough are already on their way back.
+ * Empty sealed segments from the cleaner's cursor until clean_goal() are
+ * free or on their way back, looking at @p items items and @p bytes bytes
+ * of them at most (besides choosing a segment, which reads its item
+ * headers, and with no_evict one shrink_rotate()). A segment emptied here
+ * is freed, or parked for a lowered limit, by free_push() (with remote
+ * readers once its grace period is over).
+ *
+ * Towards a lowered limit an item that does not fit in the active segment
+ * is evicted, so the shrink goes on without stores. Cleaning ahead evicts
+ * only what second chance would; an item to move that does not fit waits,
+ * the cursor on it, for the next active segment.
  */
-static void shrink_slice(struct wc_store *s)
+static void clean_slice(struct wc_store *s, unsigned items, uint64_t bytes)
 {
-	uint32_t resv = s->qsbr != NULL ? resv_rcu(s->nuse) : 1;
-	unsigned items = SHRINK_ITEMS;
 	bool rotated = false;
 
-	park_spare(s);
-	while (items > 0 && s->npark < s->park_want) {
-		int32_t v = s->shr_seg;
-		bool stuck = false;
+	if (unlikely(s->npark < s->park_want))
+		park_spare(s);
+	while (items > 0 && bytes > 0) {
+		int32_t v = s->cln_seg;
+		bool stuck = false, wait = false;
 		struct seg *g;
 		uint8_t *base;
 
-		if (s->nfree + s->nretired >= shrink_left(s) + resv)
+		if (s->nfree + s->nretired >= s->cln_goal)
+			return;
+		/*
+		 * The store under way holds the segment still (its old item is
+		 * there): cleaning ahead waits for it rather than start on another.
+		 */
+		if (v >= 0 && seg_pinned(s, v) && shrink_left(s) == 0)
 			return;
 		if (v >= 0 && (s->segs[v].state != SEG_SEALED || seg_pinned(s, v) ||
-			       (s->no_evict && !s->shr_compact)))
-			v = s->shr_seg = -1;
+			       (s->no_evict && !s->cln_compact)))
+			v = s->cln_seg = -1;
 		if (v < 0) {
-			if (!shrink_pick(s)) {
-				if (!s->no_evict || rotated || !shrink_rotate(s))
+			if (!clean_pick(s)) {
+				if (!s->no_evict || rotated || shrink_left(s) == 0 ||
+				    !shrink_rotate(s))
 					return;
 				rotated = true; /* once a call: it copies a segment */
 				continue;
 			}
-			v = s->shr_seg;
+			v = s->cln_seg;
 		}
 		g = &s->segs[v];
 		base = seg_base(s, v);
 		s->busy = v;
-		while (items > 0 && s->shr_off < g->used) {
-			struct wc_item *it = (struct wc_item *)(base + s->shr_off);
+		while (items > 0 && bytes > 0 && s->cln_off < g->used) {
+			struct wc_item *it = (struct wc_item *)(base + s->cln_off);
 			uint32_t sz = item_size(it);
 
 			if (!(it->obits & IT_DEAD)) {
+				bool move = s->cln_compact || (it->rbits & IT_VISITED);
+
 				if (item_expired(s, it)) {
 					item_unlink(s, it, UNLINK_EXPIRED);
-				} else if ((s->shr_compact || (it->rbits & IT_VISITED)) &&
-					   item_moved_mem(it) <= seg_room(s, s->active)) {
-					item_move(s, it, !s->shr_compact);
+				} else if (move && item_moved_mem(it) <= seg_room(s, s->active)) {
+					item_move(s, it, !s->cln_compact);
+				} else if (move && shrink_left(s) == 0) {
+					wait = true;
+					break;
 				} else if (!s->no_evict) {
 					item_unlink(s, it, UNLINK_EVICTED);
 				} else {
@@ -1787,17 +1889,24 @@ static void shrink_slice(struct wc_store *s)
 					break;
 				}
 			}
-			s->shr_off += sz;
+			s->cln_off += sz;
 			items--;
+			bytes = bytes > sz ? bytes - sz : 0;
 		}
 		s->busy = -1;
+		/* The next slice starts with this header: read it in meanwhile. */
+		if (s->cln_off < g->used)
+			rte_prefetch0(base + s->cln_off);
 		if (g->live == 0) {
-			s->shr_seg = -1;
+			s->cln_seg = -1;
+			s->stats.segs_cleaned++;
 			seg_maybe_release(s, v);
-		} else if (stuck || s->shr_off >= g->used) {
+		} else if (wait) {
+			return;
+		} else if (stuck || s->cln_off >= g->used) {
 			/* Stuck: the stores took the room meanwhile; choose again
 			 * (or start a new active segment) next time. */
-			s->shr_seg = -1;
+			s->cln_seg = -1;
 			return;
 		}
 	}
@@ -1815,8 +1924,9 @@ void wc_store_tick(struct wc_store *s, uint32_t now)
 		return;
 	}
 	walk_slice(s);
-	if (unlikely(s->npark < s->park_want))
-		shrink_slice(s);
+	if (s->nfree + s->nretired < s->cln_goal)
+		clean_slice(s, SHRINK_ITEMS,
+			    s->npark < s->park_want ? UINT64_MAX : CLEAN_TICK_BYTES);
 }
 
 uint32_t wc_store_now(const struct wc_store *s)
@@ -2612,6 +2722,7 @@ int wc_store_set_mem_limit(struct wc_store *s, size_t bytes)
 		free_push(s, i);
 	}
 	park_spare(s);
+	clean_goal_update(s);
 	return 0;
 }
 
@@ -2737,5 +2848,7 @@ int wc_store_check(struct wc_store *s)
 	if (wc_store_mem_used(s) > ((size_t)(s->nseg - s->npark) << s->seg_shift) ||
 	    (s->npark == s->park_want && wc_store_mem_used(s) > s->mem_limit))
 		return -16;
+	if (s->cln_goal != clean_goal(s))
+		return -17;
 	return 0;
 }

@@ -112,6 +112,10 @@ struct wc_store_stats {
 	uint64_t index_moves;
 	/** times the owner waited for remote readers' grace period to reuse memory */
 	uint64_t grace_waits;
+	/** segments emptied ahead of need by the cleaner, a slice at a time */
+	uint64_t segs_cleaned;
+	/** segments a store had to empty at once, the cleaner behind */
+	uint64_t reclaim_inline;
 };
 
 /**

@@ -1067,6 +1067,68 @@ static void test_memory_limit(void **st)
 	wc_store_destroy(s);
 }
 
+/*
+ * Overwrites of 800 keys of 1 KB values, a fifth of the memory, written ten
+ * times over it. Once the memory has filled, the cleaner empties the old
+ * segments a slice at a time, paid for by the stores, and keeps one free
+ * ahead of them: no store has to empty a segment itself (a pause of a whole
+ * segment's items), nothing is evicted, and every key keeps its last value.
+ */
+static void test_clean_ahead(void **st)
+{
+	enum { KEYS = 800, VLEN = 1000 };
+	const size_t lim = 4u << 20;
+	struct wc_store *s = mk(lim, 64u << 10, 0, false);
+	static uint32_t last[KEYS];
+	char k[32], v[VLEN + 1];
+	uint32_t rnd = 12345;
+
+	(void)st;
+	for (uint32_t w = 1; w <= 10 * lim / VLEN; w++) {
+		uint32_t key = (rnd = rnd * 1103515245u + 12345u) >> 8;
+
+		key %= KEYS;
+		snprintf(k, sizeof(k), "key%u", key);
+		memset(v, 'a' + w % 26, VLEN);
+		snprintf(v, sizeof(v), "w%u", w);
+		v[strlen(v)] = '-';
+		qs_tick();
+		assert_int_equal(
+			wc_store_set(s, WC_MODE_SET, k, strlen(k), H(k), v, VLEN, 0, 0, 0, NULL),
+			WC_STORE_OK);
+		last[key] = w;
+		if (w % 1000 == 0) {
+			wc_store_tick(s, T0 + w / 1000);
+			assert_int_equal(wc_store_check(s), 0);
+		}
+	}
+	const struct wc_store_stats *stt = wc_store_stats(s);
+
+	assert_int_equal(stt->reclaim_inline, 0);
+	assert_true(stt->segs_cleaned >= 20);
+	assert_int_equal(stt->evictions, 0);
+	assert_int_equal(stt->oom, 0);
+	for (uint32_t key = 0; key < KEYS; key++) {
+		struct wc_item *it;
+		const uint8_t *val;
+		uint32_t vlen;
+		char want[16];
+
+		if (last[key] == 0)
+			continue;
+		snprintf(k, sizeof(k), "key%u", key);
+		it = get(s, k);
+		assert_non_null(it);
+		val = wc_item_value(it, &vlen);
+		assert_int_equal(vlen, VLEN);
+		snprintf(want, sizeof(want), "w%u-", last[key]);
+		assert_memory_equal(val, want, strlen(want));
+	}
+	assert_int_equal(wc_store_check(s), 0);
+	wc_store_destroy(s);
+	memset(last, 0, sizeof(last));
+}
+
 static void test_index_full(void **st)
 {
 	/* plenty of memory, a small index: the index limit evicts too */
@@ -1593,6 +1655,7 @@ static void test_memory_limit_rcu(void **st)
 {
 	rcu_on();
 	test_memory_limit(st);
+	test_clean_ahead(st);
 	test_index_full(st);
 	test_collision_expiry_eviction(st);
 	test_roundtrip(st);
@@ -1620,6 +1683,7 @@ int main(void)
 		cmocka_unit_test(test_collision_expiry_eviction),
 		cmocka_unit_test(test_max_item_size),
 		cmocka_unit_test(test_memory_limit),
+		cmocka_unit_test(test_clean_ahead),
 		cmocka_unit_test(test_index_full),
 		cmocka_unit_test(test_no_evict),
 		cmocka_unit_test(test_reserve),
