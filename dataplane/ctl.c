@@ -410,6 +410,8 @@ static void publish_partition(struct wc_lcore *lc)
 	p->oom = ss->oom;
 	p->hash_collisions = ss->hash_collisions;
 	p->grace_waits = ss->grace_waits;
+	p->segs_cleaned = ss->segs_cleaned;
+	p->reclaim_inline = ss->reclaim_inline;
 }
 
 void wc_ctl_lcore_tick(struct wc_dataplane *dp, struct wc_lcore *lc, uint64_t now_tsc)

@@ -107,6 +107,8 @@ static void stats_partitions(const struct wc_dataplane *dp, struct wc_out *out)
 		stat_indexed(out, "partition", i, "limit_maxbytes", wc_store_mem_limit(lc->store));
 		stat_indexed(out, "partition", i, "index_bytes", wc_store_index_bytes(lc->store));
 		stat_indexed(out, "partition", i, "grace_waits", ss->grace_waits);
+		stat_indexed(out, "partition", i, "segs_cleaned", ss->segs_cleaned);
+		stat_indexed(out, "partition", i, "reclaim_inline", ss->reclaim_inline);
 	}
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		const struct wc_lcore *lc = &dp->lcores[i];

@@ -35,7 +35,7 @@
 
 #include "mgmt/config.h"
 
-#define WC_CONTRACT_VERSION 5
+#define WC_CONTRACT_VERSION 6
 
 #define WC_MZ_SHARED  "wc_shared" /**< memzone holding struct wc_shared */
 #define WC_RING_CTL   "wc_ctl"	  /**< ring of struct wc_ctl_msg, mgmt -> dataplane */
@@ -147,23 +147,25 @@ struct wc_lcore_stats {
  * A partition's figures: X(name, description), copied from the store by its
  * owner lcore once per tick (1 ms).
  */
-#define WC_PART_STATS(X)                                                       \
-	X(curr_items, "items stored now")                                      \
-	X(total_items, "successful stores")                                    \
-	X(bytes, "bytes of item memory live items take")                       \
-	X(mem_used, "bytes of item memory in use (live and dead items)")       \
-	X(mem_limit, "the partition's share of memory-limit")                  \
-	X(mem_reserved, "item memory allocated at start, the runtime maximum") \
-	X(index_bytes, "bytes the partition's index takes")                    \
-	X(index_capacity, "items the index admits")                            \
-	X(evictions, "live items removed to make room")                        \
-	X(expired_unfetched, "items expired without being read")               \
-	X(evicted_unfetched, "items evicted without being read")               \
-	X(reclaimed, "expired items whose memory was reclaimed")               \
-	X(get_expired, "lookups that found their key expired")                 \
-	X(oom, "stores refused for lack of memory")                            \
-	X(hash_collisions, "lookups whose hash matched but key did not")       \
-	X(grace_waits, "times the owner waited for readers before reusing memory")
+#define WC_PART_STATS(X)                                                           \
+	X(curr_items, "items stored now")                                          \
+	X(total_items, "successful stores")                                        \
+	X(bytes, "bytes of item memory live items take")                           \
+	X(mem_used, "bytes of item memory in use (live and dead items)")           \
+	X(mem_limit, "the partition's share of memory-limit")                      \
+	X(mem_reserved, "item memory allocated at start, the runtime maximum")     \
+	X(index_bytes, "bytes the partition's index takes")                        \
+	X(index_capacity, "items the index admits")                                \
+	X(evictions, "live items removed to make room")                            \
+	X(expired_unfetched, "items expired without being read")                   \
+	X(evicted_unfetched, "items evicted without being read")                   \
+	X(reclaimed, "expired items whose memory was reclaimed")                   \
+	X(get_expired, "lookups that found their key expired")                     \
+	X(oom, "stores refused for lack of memory")                                \
+	X(hash_collisions, "lookups whose hash matched but key did not")           \
+	X(grace_waits, "times the owner waited for readers before reusing memory") \
+	X(segs_cleaned, "segments emptied ahead of need, a slice at a time")       \
+	X(reclaim_inline, "segments a store emptied itself, the cleaner behind")
 
 struct wc_part_stats {
 #define WC_STAT_FIELD(name, desc) uint64_t name;

@@ -285,6 +285,8 @@ static const char *lcore_metric_name(size_t c)
 #define PART_oom	       COUNTER, "wirecache_partition_oom_total"
 #define PART_hash_collisions   COUNTER, "wirecache_partition_hash_collisions_total"
 #define PART_grace_waits       COUNTER, "wirecache_partition_grace_waits_total"
+#define PART_segs_cleaned      COUNTER, "wirecache_partition_segments_cleaned_total"
+#define PART_reclaim_inline    COUNTER, "wirecache_partition_reclaim_inline_total"
 
 static const struct {
 	const char *key;
