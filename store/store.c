@@ -188,18 +188,19 @@ struct seg {
 #define DEF_MAX_ITEM	 (1u << 20)
 #define DEF_SEG_SIZE	 (1u << 20)
 #define MIN_SEG_SIZE	 4096u
-#define MIN_SEGS	 4u	    /* active + reserve + two pinned */
-#define RESV_SEGS_RCU	 2u	    /* free + retired segments kept with remote readers, at least */
-#define READ_TRIES	 64	    /* wc_store_read() attempts before -EAGAIN */
-#define GRACE_WAIT_MS	 10	    /* longest wait for a grace period when out of reserve */
-#define WANT_SEGS	 16u	    /* shrink segments of small partitions to this */
-#define COMPACT_SCAN	 16	    /* FIFO segments looked at for compaction */
-#define WALK_ITEMS	 1024	    /* expiry walk budget per tick, items */
-#define WALK_SEGS	 64	    /* expiry walk budget per tick, segment headers */
-#define SHRINK_ITEMS	 1024	    /* items looked at per tick to give segments up */
-#define CLEAN_SPARE_SEGS 16	    /* partitions this large keep a spare free segment */
-#define CLEAN_ASSIST	 2	    /* bytes of sealed segments cleaned per byte allocated */
-#define CLEAN_CHUNK	 (8u << 10) /* cleaned at once by the allocations, at least */
+#define MIN_SEGS	 4u   /* active + reserve + two pinned */
+#define RESV_SEGS_RCU	 2u   /* free + retired segments kept with remote readers, at least */
+#define READ_TRIES	 64   /* wc_store_read() attempts before -EAGAIN */
+#define GRACE_WAIT_MS	 10   /* longest wait for a grace period when out of reserve */
+#define WANT_SEGS	 16u  /* shrink segments of small partitions to this */
+#define COMPACT_SCAN	 16   /* FIFO segments looked at for compaction */
+#define WALK_ITEMS	 1024 /* expiry walk budget per tick, items */
+#define WALK_SEGS	 64   /* expiry walk budget per tick, segment headers */
+#define WALK_BYTES	 (32u << 10) /* expiry walk budget per tick, bytes of items */
+#define SHRINK_ITEMS	 1024	     /* items looked at per tick to give segments up */
+#define CLEAN_SPARE_SEGS 16	     /* partitions this large keep a spare free segment */
+#define CLEAN_ASSIST	 2	     /* bytes of sealed segments cleaned per byte allocated */
+#define CLEAN_CHUNK	 (8u << 10)  /* cleaned at once by the allocations, at least */
 #define CLEAN_TICK_BYTES (32u << 10) /* cleaned per tick when not shrinking */
 /* Index sizing when max_items is 0: one entry per item of a 16-byte key and a
  * 32-byte value, the small item the memory is sized for (item_mem(16, 32, 0)). */
@@ -1667,11 +1668,18 @@ void wc_store_destroy(struct wc_store *s)
 
 /* ---- expiry walk ---- */
 
+/*
+ * Walk the segments that hold an expired item, reclaiming those items:
+ * WALK_ITEMS items and WALK_BYTES bytes of them at most a tick, so that a
+ * tick's pause stays short whatever the items' size (a thousand 1 KB items,
+ * a cache miss each, were a 100 us pause).
+ */
 static void walk_slice(struct wc_store *s)
 {
 	unsigned items = WALK_ITEMS, heads = WALK_SEGS;
+	uint32_t bytes = WALK_BYTES;
 
-	while (items > 0) {
+	while (items > 0 && bytes > 0) {
 		struct seg *g;
 		uint8_t *base;
 
@@ -1693,11 +1701,13 @@ static void walk_slice(struct wc_store *s)
 		g = &s->segs[s->walk_seg];
 		base = seg_base(s, s->walk_seg);
 		s->busy = s->walk_seg;
-		while (items > 0 && s->walk_off < g->used) {
+		while (items > 0 && bytes > 0 && s->walk_off < g->used) {
 			struct wc_item *it = (struct wc_item *)(base + s->walk_off);
+			uint32_t sz = item_size(it);
 
-			s->walk_off += item_size(it);
+			s->walk_off += sz;
 			items--;
+			bytes = bytes > sz ? bytes - sz : 0;
 			if ((it->obits & IT_DEAD) || it == s->resv)
 				continue;
 			if (item_expired(s, it))
@@ -1706,6 +1716,8 @@ static void walk_slice(struct wc_store *s)
 				s->walk_min = min_nz(s->walk_min, item_exptime(it));
 		}
 		s->busy = -1;
+		if (s->walk_off < g->used)
+			rte_prefetch0(base + s->walk_off);
 		if (s->walk_off >= g->used) {
 			int32_t i = s->walk_seg;
 

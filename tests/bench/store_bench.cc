@@ -17,6 +17,8 @@
  *                         keys fill a quarter of it, its memory wrapped: also
  *                         the sets over 50 us per million, the worst set, and
  *                         the segments sets had to empty themselves
+ *   tick_ttl_1k           the store's tick among 1 KB sets with expiry times:
+ *                         its mean, its worst, the ticks over 50 us
  *   mix95, mix50          95/5 and 50/50 get/set
  *   index_floor           a bare rte_hash_lookup_data() of the key's 64-bit
  *                         hash in an rte_hash of the store's size: the floor
@@ -297,6 +299,69 @@ void bm_set_wrap(benchmark::State &st, int dist)
 	wc_store_destroy(s);
 }
 
+/*
+ * A tick (the store's clock and its expiry walk) among 1 KB sets with
+ * expiry times 1-60 s away, in a partition as set_1k_wrap's: an iteration
+ * is 100 sets then a tick, the store's clock a second further every 1,000
+ * ticks (a tick a millisecond). The counters are the ticks' own time, a
+ * pause of the lcore for every request behind it.
+ */
+void bm_tick_ttl(benchmark::State &st)
+{
+	static char val[kWrapVlen];
+	const std::vector<uint32_t> &seq = w.seq[0];
+	struct wc_store_config sc = {};
+	const double us_per_tsc = 1e6 / (double)rte_get_tsc_hz();
+	uint64_t bad = 0, over50 = 0, worst = 0, sum = 0, ticks = 0;
+	uint32_t i = 0, now = 1000000;
+
+	memset(val, 't', sizeof(val));
+	sc.name = "wcb_ttl";
+	sc.mem_limit = kWrapLimit;
+	sc.max_item_size = kMiB;
+	sc.socket_id = SOCKET_ID_ANY;
+	struct wc_store *s = wc_store_create(&sc);
+
+	if (s == nullptr) {
+		st.SkipWithError("cannot create the partition");
+		return;
+	}
+	auto round = [&]() {
+		for (int j = 0; j < 100; j++, i = (i + 1) & (kSeq - 1)) {
+			uint32_t k = seq[i] % kWrapKeys;
+
+			bad += wc_store_set(s, WC_MODE_SET, w.keys[k].b, kKlen, w.hashes[k], val,
+					    kWrapVlen, 0, now + 1 + seq[i] % 60, 0,
+					    nullptr) != WC_STORE_OK;
+		}
+		if (++ticks % 1000 == 0)
+			now++;
+		uint64_t t0 = rte_rdtsc();
+
+		wc_store_tick(s, now);
+		return rte_rdtsc() - t0;
+	};
+	/* A minute of the store's clock first: items expire all the time. */
+	while (ticks < 60000)
+		round();
+	ticks = 0;
+	for (auto _ : st) {
+		uint64_t d = round();
+
+		sum += d;
+		worst = d > worst ? d : worst;
+		over50 += (double)d * us_per_tsc > 50;
+	}
+	if (bad != 0)
+		st.SkipWithError("a set failed");
+	double n = (double)RTE_MAX(st.iterations(), (benchmark::IterationCount)1);
+	st.counters["tick_us"] = benchmark::Counter((double)sum * us_per_tsc / n);
+	st.counters["ticks_over_50us_per_K"] = benchmark::Counter((double)over50 * 1000 / n);
+	st.counters["worst_tick_us"] = benchmark::Counter((double)worst * us_per_tsc);
+	st.counters["reclaimed"] = benchmark::Counter((double)wc_store_stats(s)->reclaimed);
+	wc_store_destroy(s);
+}
+
 void bm_mix(benchmark::State &st, int dist, int mix)
 {
 	const std::vector<uint32_t> &seq = w.seq[dist];
@@ -475,6 +540,7 @@ void bm_crew(benchmark::State &st, int dist, int mix)
 
 void register_all(bool crew)
 {
+	benchmark::RegisterBenchmark("tick_ttl_1k", bm_tick_ttl);
 	for (int d = 0; d < 2; d++) {
 		std::string dn = dist_name(d);
 
