@@ -99,12 +99,12 @@ void fail(const char *what)
 	exit(1);
 }
 
-struct wc_store *new_store(const char *name, struct rte_rcu_qsbr *qsbr)
+struct wc_store *new_store(const char *name, struct rte_rcu_qsbr *qsbr, uint64_t limit = kLimit)
 {
 	struct wc_store_config sc = {};
 
 	sc.name = name;
-	sc.mem_limit = kLimit;
+	sc.mem_limit = limit;
 	sc.max_item_size = kMiB;
 	sc.socket_id = SOCKET_ID_ANY;
 	sc.max_items = 0;
@@ -247,17 +247,13 @@ void bm_set_wrap(benchmark::State &st, int dist)
 {
 	static char val[kWrapVlen];
 	const std::vector<uint32_t> &seq = w.seq[dist];
-	struct wc_store_config sc = {};
 	const double us_per_tsc = 1e6 / (double)rte_get_tsc_hz();
 	uint64_t bad = 0, over50 = 0, worst = 0;
 	uint32_t i = 0;
 
 	memset(val, 'w', sizeof(val));
-	sc.name = dist == 0 ? "wcb_wrap_u" : "wcb_wrap_z";
-	sc.mem_limit = kWrapLimit;
-	sc.max_item_size = kMiB;
-	sc.socket_id = SOCKET_ID_ANY;
-	struct wc_store *s = wc_store_create(&sc);
+	struct wc_store *s =
+		new_store(dist == 0 ? "wcb_wrap_u" : "wcb_wrap_z", nullptr, kWrapLimit);
 
 	if (s == nullptr) {
 		st.SkipWithError("cannot create the partition");
@@ -310,17 +306,12 @@ void bm_tick_ttl(benchmark::State &st)
 {
 	static char val[kWrapVlen];
 	const std::vector<uint32_t> &seq = w.seq[0];
-	struct wc_store_config sc = {};
 	const double us_per_tsc = 1e6 / (double)rte_get_tsc_hz();
 	uint64_t bad = 0, over50 = 0, worst = 0, sum = 0, ticks = 0;
 	uint32_t i = 0, now = 1000000;
 
 	memset(val, 't', sizeof(val));
-	sc.name = "wcb_ttl";
-	sc.mem_limit = kWrapLimit;
-	sc.max_item_size = kMiB;
-	sc.socket_id = SOCKET_ID_ANY;
-	struct wc_store *s = wc_store_create(&sc);
+	struct wc_store *s = new_store("wcb_ttl", nullptr, kWrapLimit);
 
 	if (s == nullptr) {
 		st.SkipWithError("cannot create the partition");
