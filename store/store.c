@@ -2025,9 +2025,31 @@ static __rte_noinline struct wc_item *fetch_slow(struct wc_store *s, const void 
 }
 
 /*
+ * The short path of a plain get, for @p it, its key's first tag match in
+ * its first bucket: if it holds the key (of a valid length) and is live,
+ * its view in @p v, the access recorded. @return false, nothing done, else.
+ */
+static __rte_always_inline bool fetch_first(struct wc_store *s, struct wc_item *it, const void *key,
+					    size_t klen, struct wc_item_view *v)
+{
+	uint32_t e;
+
+	if (unlikely(klen == 0 || klen > WC_KEY_MAX || it->klen != klen ||
+		     !key_eq(item_key(it), key, klen)))
+		return false;
+	e = item_exptime_rb(it, it->rbits);
+	if (unlikely(e != 0 && e <= s->now))
+		return false;
+	item_view(s, it, klen, false, v);
+	item_bump(s, it);
+	return true;
+}
+
+/*
  * The commonest lookup, a plain get, which finds its key as the first tag
- * match of the first bucket, on a path of its own: nothing else to keep
- * live, no collision to count. Any other case takes fetch_slow().
+ * match of the first bucket, on a path of its own (fetch_first()): nothing
+ * else to keep live, no collision to count. Any other case takes
+ * fetch_slow().
  */
 struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen, uint64_t hash,
 			       struct wc_item_view *v)
@@ -2038,23 +2060,14 @@ struct wc_item *wc_store_fetch(struct wc_store *s, const void *key, size_t klen,
 	if (unlikely(klen == 0 || klen > WC_KEY_MAX))
 		return NULL;
 	for (unsigned int i = 0; i < IDX_WAYS; i++) {
-		uint64_t x = p[i];
 		struct wc_item *it;
-		uint32_t e;
-		uint8_t rb;
 
-		if ((x & ~IDX_OFF_MASK) != tag)
+		if ((p[i] & ~IDX_OFF_MASK) != tag)
 			continue;
-		it = idx_slot_item(s, x);
-		if (unlikely(it->klen != klen || !key_eq(item_key(it), key, klen)))
-			break;
-		rb = it->rbits;
-		e = item_exptime_rb(it, rb);
-		if (unlikely(e != 0 && e <= s->now))
-			break;
-		item_view(s, it, klen, false, v);
-		item_bump(s, it);
-		return it;
+		it = idx_slot_item(s, p[i]);
+		if (likely(fetch_first(s, it, key, klen, v)))
+			return it;
+		break;
 	}
 	return fetch_slow(s, key, klen, hash, v);
 }
@@ -2100,20 +2113,9 @@ void wc_store_fetch_burst(struct wc_store *s, const struct wc_store_key *k, unsi
 	 * too finds it expired and takes the general path, which misses.
 	 */
 	for (i = 0; i < n; i++) {
-		struct wc_item *it = cand[i];
-		uint32_t klen = k[i].klen;
-		uint32_t e;
-
-		if (likely(it != NULL && klen != 0 && klen <= WC_KEY_MAX && it->klen == klen &&
-			   key_eq(item_key(it), k[i].key, klen))) {
-			e = item_exptime_rb(it, it->rbits);
-			if (likely(e == 0 || e > s->now)) {
-				item_view(s, it, klen, false, &v[i]);
-				item_bump(s, it);
-				continue;
-			}
-		}
-		if (fetch_slow(s, k[i].key, klen, k[i].hash, &v[i]) == NULL)
+		if (likely(cand[i] != NULL && fetch_first(s, cand[i], k[i].key, k[i].klen, &v[i])))
+			continue;
+		if (fetch_slow(s, k[i].key, k[i].klen, k[i].hash, &v[i]) == NULL)
 			v[i].val = NULL;
 	}
 }
