@@ -227,29 +227,28 @@ static inline uint8_t *wc_mc_fmt_get_hit_end(uint8_t *q, const struct wc_item_vi
 }
 
 /**
- * Count a single-key get of @p line request bytes answered with @p n bytes
- * as the general path counts it.
+ * Count @p gets single-key gets, @p hits of them hits, of @p read request
+ * bytes answered with @p written bytes, as the general path counts each.
  */
-static inline void wc_mc_count_get(struct wc_mc_ctx *c, bool hit, size_t line, size_t n)
+static inline void wc_mc_count_gets(struct wc_mc_ctx *c, uint64_t gets, uint64_t hits,
+				    uint64_t read, uint64_t written)
 {
 	struct wc_lcore_stats *st = c->st;
 
-	st->mc_cmd_get++;
-	if (hit)
-		st->mc_get_hits++;
-	else
-		st->mc_get_misses++;
-	st->mc_bytes_read += line;
-	st->mc_bytes_written += n;
+	st->mc_cmd_get += gets;
+	st->mc_get_hits += hits;
+	st->mc_get_misses += gets - hits;
+	st->mc_bytes_read += read;
+	st->mc_bytes_written += written;
 }
 
 /**
  * Whether a plain get of the key of @p hash may be served here, for
  * protocols' fast paths: a pending flush is applied first, as before any
  * command; false if another lcore owns the key (the general path hands it
- * over). Then wc_store_fetch() looks it up as the general path does (a
- * found item marked accessed, an expired one reclaimed) and
- * wc_mc_get_reply() answers.
+ * over). Then wc_store_fetch_burst() looks it up as the general path does
+ * (a found item marked accessed, an expired one reclaimed),
+ * wc_mc_fmt_get_reply() answers and wc_mc_count_gets() counts.
  */
 static inline bool wc_mc_get_here(struct wc_mc_ctx *c, uint64_t hash)
 {
@@ -280,27 +279,12 @@ static inline size_t wc_mc_fmt_get_reply(const uint8_t *key, size_t klen,
 }
 
 /**
- * wc_mc_fmt_get_reply(), counted as the general path counts a get of
- * @p line request bytes.
- * @return the reply's length.
- */
-static inline size_t wc_mc_get_reply(struct wc_mc_ctx *c, const uint8_t *key, size_t klen,
-				     const struct wc_item_view *v, size_t line, uint8_t *dst,
-				     size_t slack)
-{
-	size_t n = wc_mc_fmt_get_reply(key, klen, v, dst, slack);
-
-	wc_mc_count_get(c, v != NULL, line, n);
-	return n;
-}
-
-/**
  * Whether @p buf[0..len) starts with a whole single-key get line, the
  * commonest request ("get <key>\r\n", "\n" alone also ending it), exactly
  * as the parser's fast path reads one (single spaces, a key of 1 to 250
  * bytes above ' '), of this lcore's partition as wc_mc_get_here() says:
  * for protocols' fast paths, which answer it without the general parser
- * and executor (wc_store_fetch_burst(), wc_mc_get_reply()). For a stream,
+ * and executor (wc_store_fetch_burst(), wc_mc_fmt_get_reply()). For a stream,
  * where the line's end is to be found; it reads nothing at or past
  * buf[len].
  * @return the line's length, its key in @p k; 0 (for the general path) if

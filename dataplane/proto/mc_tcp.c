@@ -319,8 +319,8 @@ static size_t single_gets(struct wc_mc_ctx *ctx, struct wc_tcp_conn *c, const ui
 	struct wc_store_key k[WC_STORE_BURST];
 	struct wc_item_view v[WC_STORE_BURST];
 	uint16_t line[WC_STORE_BURST];
-	size_t off = 0, l;
-	unsigned int n = 0;
+	size_t off = 0, l, written = 0;
+	unsigned int n = 0, i, hits = 0;
 
 	while (n < WC_STORE_BURST &&
 	       (l = wc_mc_single_get_line(ctx, buf + off, len - off, &k[n])) > 0) {
@@ -331,8 +331,9 @@ static size_t single_gets(struct wc_mc_ctx *ctx, struct wc_tcp_conn *c, const ui
 		return 0;
 	wc_store_fetch_burst(ctx->store, k, n, v);
 	off = 0;
-	for (unsigned int i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const struct wc_item_view *hit = v[i].val != NULL ? &v[i] : NULL;
+		size_t rlen;
 		uint8_t *p;
 
 		/*
@@ -345,9 +346,14 @@ static size_t single_gets(struct wc_mc_ctx *ctx, struct wc_tcp_conn *c, const ui
 						   5)) == NULL)
 			break;
 		/* Nothing before p is ours to write: no slack. */
-		wc_out_advance(o, wc_mc_get_reply(ctx, k[i].key, k[i].klen, hit, line[i], p, 0));
+		rlen = wc_mc_fmt_get_reply(k[i].key, k[i].klen, hit, p, 0);
+		wc_out_advance(o, rlen);
+		hits += hit != NULL;
+		written += rlen;
 		off += line[i];
 	}
+	/* Counted as the general path counts each get, once for the run. */
+	wc_mc_count_gets(ctx, i, hits, off, written);
 	return off;
 }
 

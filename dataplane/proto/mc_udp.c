@@ -296,7 +296,6 @@ static inline unsigned int answer_gets(struct wc_mc_ctx *c, struct wc_udp_fast_r
 {
 	/* The longest hit's reply but for key and value, frame header included. */
 	const int64_t fixed = WC_MC_UDP_HDR + (int64_t)wc_mc_value_max(0, 0) + 5;
-	struct wc_lcore_stats *st = c->st;
 	struct wc_item_view v[WC_UDP_FAST_MAX];
 	uint64_t read = 0, written = 0;
 	unsigned int i, hits = 0;
@@ -330,11 +329,7 @@ static inline unsigned int answer_gets(struct wc_mc_ctx *c, struct wc_udp_fast_r
 		written += rlen;
 	}
 	/* Counted as the general path counts each get, once for the run. */
-	st->mc_cmd_get += i;
-	st->mc_get_hits += hits;
-	st->mc_get_misses += i - hits;
-	st->mc_bytes_read += read - (uint64_t)i * WC_MC_UDP_HDR;
-	st->mc_bytes_written += written;
+	wc_mc_count_gets(c, i, hits, read - (uint64_t)i * WC_MC_UDP_HDR, written);
 	return i;
 }
 
