@@ -19,7 +19,7 @@
  * The server's segments are read from the TX queue before it is flushed
  * (they advance what the client has received) and freed. After the last
  * record the TCP state is destroyed; then every mbuf must be back in the
- * pool.
+ * pool and the EAL heap (TCP's buffers) as it was. Each abort says why.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_ip.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_tcp.h>
@@ -60,6 +61,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Bytes of the EAL heap in use: TCP's state and buffers come from it. */
+static size_t heap_used(void)
+{
+	struct rte_malloc_socket_stats ms;
+
+	if (rte_malloc_get_socket_stats((int)rte_socket_id(), &ms) != 0)
+		abort();
+	return ms.heap_allocsz_bytes;
+}
+
 static void send_seg(struct client *c, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
 		     const uint8_t *opts, size_t optlen, const uint8_t *pl, size_t len)
 {
@@ -70,8 +81,11 @@ static void send_seg(struct client *c, uint32_t seq, uint32_t ack, uint8_t flags
 	size_t flen = wc_fixture_tcp_frame(&fx, f, sizeof(f), &s, pl, len);
 	struct rte_mbuf *m = flen != 0 ? wc_fixture_mbuf(&fx, f, flen) : NULL;
 
-	if (m == NULL)
+	if (m == NULL) {
+		fprintf(stderr, "fuzz_tcp: no mbuf for a segment (%u free)\n",
+			rte_mempool_avail_count(fx.pool));
 		abort();
+	}
 	wc_net_input(&net, &m, 1);
 }
 
@@ -144,14 +158,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct client c = { 0 };
 	uint32_t synack = 0;
 	size_t off = 0;
+	size_t heap = heap_used();
 
 	net = fx.lc->net;
 	net.st = &st;
 	net.ntx = 0;
 	net.tcp = NULL;
 	net.now_tsc = 1000000000000ull;
-	if (wc_mc_tcp_setup(&net, &fx.lc->mc, SRV_PORT, &lim) != 0)
+	if (wc_mc_tcp_setup(&net, &fx.lc->mc, SRV_PORT, &lim) != 0) {
+		fprintf(stderr, "fuzz_tcp: TCP setup failed\n");
 		abort();
+	}
 
 	c.port = next_port++;
 	if (next_port == 0)
@@ -204,6 +221,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rte_mempool_avail_count(fx.pool) != fx.pool_avail) {
 		fprintf(stderr, "fuzz_tcp: mbuf leak: %u free, expected %u\n",
 			rte_mempool_avail_count(fx.pool), fx.pool_avail);
+		abort();
+	}
+	if (heap_used() != heap) {
+		fprintf(stderr, "fuzz_tcp: EAL heap leak: %zu bytes in use, %zu before\n",
+			heap_used(), heap);
 		abort();
 	}
 	return 0;
