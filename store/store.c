@@ -433,13 +433,23 @@ static inline uint32_t atime_abs(const struct wc_store *s, const struct wc_item 
 	return t < 0 ? 0 : (uint32_t)t;
 }
 
-/* The 16-bit last access of time @p t for an item in segment @p i. */
+/* atime_rel() of a time outside the 16-bit range: its nearer end. */
+static __rte_noinline __attribute__((cold)) uint16_t atime_clamp(int32_t r)
+{
+	return r < 0 ? 0 : ATIME_MAX;
+}
+
+/*
+ * The 16-bit last access of time @p t for an item in segment @p i. The
+ * clamp is out of line: inline, the compiler makes it branch-free, four
+ * more instructions on every get for a case that does not come.
+ */
 static inline uint16_t atime_rel(const struct wc_store *s, int32_t i, uint32_t t)
 {
 	int32_t r = (int32_t)(t - s->segs[i].t0) + ATIME_BACK;
 
 	if (unlikely((uint32_t)r > ATIME_MAX))
-		return r < 0 ? 0 : ATIME_MAX;
+		return atime_clamp(r);
 	return (uint16_t)r;
 }
 
