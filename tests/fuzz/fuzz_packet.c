@@ -89,10 +89,7 @@ check:
 	/* Advance the store clock now and then so expiry paths run too. */
 	if ((size & 63) == 0)
 		wc_store_tick(fx.lc->store, wc_store_now(fx.lc->store) + 1);
-	if (rte_mempool_avail_count(fx.pool) != fx.pool_avail) {
-		fprintf(stderr, "fuzz_packet: mbuf leak: %u free, expected %u\n",
-			rte_mempool_avail_count(fx.pool), fx.pool_avail);
+	if (wc_fixture_mbufs_back(&fx, "fuzz_packet") != 0)
 		abort();
-	}
 	return 0;
 }

@@ -19,7 +19,8 @@
  * The server's segments are read from the TX queue before it is flushed
  * (they advance what the client has received) and freed. After the last
  * record the TCP state is destroyed; then every mbuf must be back in the
- * pool and the EAL heap (TCP's buffers) as it was. Each abort says why.
+ * pool, each once, and the EAL heap (TCP's buffers) as it was. Each abort
+ * says why.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -218,11 +219,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	wc_mc_tcp_teardown(&net);
-	if (rte_mempool_avail_count(fx.pool) != fx.pool_avail) {
-		fprintf(stderr, "fuzz_tcp: mbuf leak: %u free, expected %u\n",
-			rte_mempool_avail_count(fx.pool), fx.pool_avail);
+	if (wc_fixture_mbufs_back(&fx, "fuzz_tcp") != 0)
 		abort();
-	}
 	if (heap_used() != heap) {
 		fprintf(stderr, "fuzz_tcp: EAL heap leak: %zu bytes in use, %zu before\n",
 			heap_used(), heap);

@@ -52,8 +52,19 @@ int wc_fixture_start_mem(struct wc_fixture *f, const char *name, uint64_t memory
 	if (rc != 0)
 		return rc;
 	f->lc = &f->dp.lcores[0];
-	f->pool_avail = rte_mempool_avail_count(f->pool);
+	f->pool_free = wc_pool_free_set(f->pool);
 	return 0;
+}
+
+int wc_fixture_mbufs_back(struct wc_fixture *f, const char *who)
+{
+	unsigned int nfree;
+	int rc = wc_pool_check(f->pool, &f->pool_free, &nfree);
+
+	if (rc != 0)
+		fprintf(stderr, "%s: %s: %u mbufs free, %u at start\n", who,
+			rc == -1 ? "mbuf leak" : "mbuf freed twice", nfree, f->pool_free.n);
+	return rc;
 }
 
 int wc_fixture_start(struct wc_fixture *f, const char *name)

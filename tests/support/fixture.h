@@ -16,14 +16,22 @@
 
 #include "mgmt/config.h"
 #include "dataplane/lcore.h"
+#include "tests/support/pool.h"
 
 struct wc_fixture {
 	struct wc_config cfg;
 	struct wc_dataplane dp;
 	struct rte_mempool *pool;
-	struct wc_lcore *lc;	 /**< the one worker */
-	unsigned int pool_avail; /**< free mbufs after start-up */
+	struct wc_lcore *lc;	      /**< the one worker */
+	struct wc_pool_set pool_free; /**< the free mbufs after start-up */
 };
+
+/**
+ * Whether the mbufs free after start-up are free again, each once
+ * (wc_pool_check()). @return 0; else -1, having said on stderr, after
+ * @p who, what is wrong.
+ */
+int wc_fixture_mbufs_back(struct wc_fixture *f, const char *who);
 
 /** Client address of wc_fixture_udp_frame() and wc_fixture_tcp_frame(): 10.200.0.2. */
 #define WC_FIXTURE_CLIENT_IP 0x0ac80002u

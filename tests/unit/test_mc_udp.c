@@ -30,6 +30,7 @@
 #include "dataplane/proto/mc_udp.h"
 #include "eal_helper.h"
 #include "store/store.h"
+#include "tests/support/pool.h"
 
 #define RING_PORT "net_ring_wctmcudp"
 #define OUR_IP	  0x0ac80001u /* 10.200.0.1 */
@@ -674,6 +675,8 @@ int main(void)
 		cmocka_unit_test(test_single_get_same),	   cmocka_unit_test(test_burst_same),
 	};
 	struct rte_eth_conf conf;
+	struct wc_pool_set start;
+	unsigned int nfree;
 	struct wc_store_config sc = {
 		.name = "test_mc_udp",
 		.mem_limit = 64u << 20,
@@ -729,11 +732,11 @@ int main(void)
 	net->now_tsc = rte_rdtsc();
 	net->app_arg[0] = &mc;
 
+	start = wc_pool_free_set(pool);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	/* Every mbuf came back: replies, requests and the reused ones. */
-	if (rc == 0 && rte_mempool_avail_count(pool) != 8191) {
-		fprintf(stderr, "test_mc_udp: %u mbufs leaked\n",
-			8191 - rte_mempool_avail_count(pool));
+	/* Every mbuf came back, each once: replies, requests and the reused ones. */
+	if (rc == 0 && wc_pool_check(pool, &start, &nfree) != 0) {
+		fprintf(stderr, "test_mc_udp: mbufs: %u free, %u at start\n", nfree, start.n);
 		rc = 1;
 	}
 	rte_eth_dev_stop(port_id);

@@ -26,6 +26,7 @@
 
 #include "dataplane/net/net.h"
 #include "eal_helper.h"
+#include "tests/support/pool.h"
 #include "wire.h"
 
 #define POOL_SIZE 16383
@@ -43,6 +44,7 @@ static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[6];
 
 static struct rte_mempool *pool;
+static struct wc_pool_set pool_start; /* the free mbufs at start */
 static struct rte_ring *txring;
 static uint16_t port_id;
 
@@ -423,7 +425,8 @@ static int teardown(void **state)
 	while ((n = rte_ring_dequeue_burst(txring, (void **)out, 64, NULL)) > 0)
 		rte_pktmbuf_free_bulk(out, n);
 	/* Every mbuf the test made was consumed by the stack or freed here. */
-	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	/* Every mbuf back, each once. */
+	assert_int_equal(wc_pool_check(pool, &pool_start, NULL), 0);
 	return 0;
 }
 
@@ -1934,6 +1937,7 @@ int main(void)
 	if (wc_test_port_start("test_net", POOL_SIZE, &tp) != 0)
 		return 1;
 	pool = tp.pool;
+	pool_start = wc_pool_free_set(pool);
 	port_id = tp.port_id;
 	txring = tp.txring;
 	net = calloc(1, sizeof(*net));

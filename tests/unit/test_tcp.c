@@ -30,6 +30,7 @@
 #include "dataplane/net/net.h"
 #include "dataplane/net/tcp.h"
 #include "eal_helper.h"
+#include "tests/support/pool.h"
 #include "wire.h"
 
 #define POOL_SIZE 16383
@@ -54,6 +55,7 @@ static const uint8_t our_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const uint8_t cli_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 
 static struct rte_mempool *pool;
+static struct wc_pool_set pool_start; /* the free mbufs at start */
 static struct rte_ring *txring;
 static uint16_t port_id;
 static struct wc_iface ifc;
@@ -435,7 +437,8 @@ static int teardown(void **state)
 	wc_net_tx_flush(net);
 	while ((n = rte_ring_dequeue_burst(txring, (void **)ms, 64, NULL)) > 0)
 		rte_pktmbuf_free_bulk(ms, n);
-	assert_int_equal(rte_mempool_avail_count(pool), POOL_SIZE);
+	/* Every mbuf back, each once. */
+	assert_int_equal(wc_pool_check(pool, &pool_start, NULL), 0);
 	return 0;
 }
 
@@ -1297,6 +1300,7 @@ int main(void)
 	if (wc_test_port_start("test_tcp", POOL_SIZE, &tp) != 0)
 		return 1;
 	pool = tp.pool;
+	pool_start = wc_pool_free_set(pool);
 	port_id = tp.port_id;
 	txring = tp.txring;
 	net = calloc(1, sizeof(*net));
