@@ -1211,10 +1211,16 @@ static void peer_fin(struct wc_tcp_conn *c)
 	}
 }
 
-/* Take in-order segments off the out-of-order queue. */
+/*
+ * Take in-order segments off the out-of-order queue. They leave the queue
+ * before the peer's FIN is taken: in FIN_WAIT_2 that enters TIME_WAIT,
+ * which frees what is still queued (ooo_free()), and must not find there
+ * the segments already freed here.
+ */
 static void ooo_pull(struct wc_tcp_conn *c)
 {
 	uint32_t k = 0;
+	bool fin = false;
 
 	while (k < c->nooo && SEQ_LEQ(c->ooo[k].seq, c->rcv_nxt) && !c->peer_fin) {
 		struct ooo_seg o = c->ooo[k++];
@@ -1232,17 +1238,17 @@ static void ooo_pull(struct wc_tcp_conn *c)
 				break;
 			}
 		}
-		if (o.fin && c->rcv_nxt == end)
-			peer_fin(c);
+		fin = o.fin && c->rcv_nxt == end;
 		rte_pktmbuf_free(o.m);
-		if (c->state == ST_CLOSED || c->state == ST_TIME_WAIT)
+		if (fin || c->state == ST_CLOSED)
 			break;
 	}
-	/* TIME_WAIT or a release freed the queue already. */
-	if (c->ooo == NULL)
-		return;
-	c->nooo -= k;
-	memmove(c->ooo, c->ooo + k, c->nooo * sizeof(c->ooo[0]));
+	if (k > 0) {
+		c->nooo -= k;
+		memmove(c->ooo, c->ooo + k, c->nooo * sizeof(c->ooo[0]));
+	}
+	if (fin)
+		peer_fin(c);
 }
 
 /* RTO = SRTT + max(G, 4 RTTVAR), G = 1 ms, within [200 ms, 60 s]. */

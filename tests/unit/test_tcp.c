@@ -805,6 +805,55 @@ static void test_active_close_time_wait(void **state)
 	assert_int_equal(st.tcp_closed, 1);
 }
 
+/*
+ * The peer's FIN reaches us out of order while we wait in FIN_WAIT_2: the
+ * segment that fills the gap takes the queued ones, the last with the FIN,
+ * which moves the connection to TIME_WAIT and frees the queue. Each queued
+ * mbuf goes back to the pool once (teardown() counts them), and the
+ * queue's accounting stays right: TCP still sends on a new connection.
+ */
+static void test_fin_out_of_order_fin_wait_2(void **state)
+{
+	struct cli c, d;
+	uint32_t s0;
+	unsigned int n;
+
+	(void)state;
+	open_conn(&c, CLI_PORT, 7);
+	app.close_on_quit = true;
+	csend(&c, F_ACK, "quit\n", 5);
+	n = collect();
+	assert_true(n >= 1);
+	assert_true(out[n - 1].flags & F_FIN);
+	c.ack = out[n - 1].seq + out[n - 1].plen + 1;
+	/* Our FIN acknowledged: FIN_WAIT_2. */
+	csend(&c, F_ACK, NULL, 0);
+	collect();
+	s0 = c.seq;
+	/* Two segments past a gap, the second with the FIN, then the gap. */
+	csend_at(&c, s0 + 2, F_ACK, "cd", 2);
+	csend_at(&c, s0 + 4, F_ACK | F_FIN, "ef", 2);
+	collect();
+	assert_int_equal(st.tcp_ooo, 2);
+	csend_at(&c, s0, F_ACK, "ab", 2);
+	n = collect();
+	assert_true(n >= 1);
+	/* The FIN acknowledged, past the six bytes. */
+	assert_int_equal(out[n - 1].ack, s0 + 7);
+	assert_int_equal(app.closes, 1);
+	/* TIME_WAIT, then gone. */
+	assert_int_equal(wc_tcp_conns(net), 1);
+	advance_ms(WC_TCP_TIME_WAIT_MS + 1);
+	assert_int_equal(wc_tcp_conns(net), 0);
+	/* A new connection is served. */
+	open_conn(&d, CLI_PORT + 1, 7);
+	csend(&d, F_ACK, "hi\n", 3);
+	n = collect();
+	assert_true(n >= 1);
+	assert_memory_equal(out[0].pl, "R:hi\n", 5);
+	assert_int_equal(st.tcp_mem_refused, 0);
+}
+
 static void test_passive_close(void **state)
 {
 	struct cli c;
@@ -1281,6 +1330,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_window_scaling, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_active_close_time_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_out_of_order_fin_wait_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_passive_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_cookies, setup, teardown),
