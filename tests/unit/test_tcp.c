@@ -809,7 +809,7 @@ static void test_active_close_time_wait(void **state)
  * The peer's FIN reaches us out of order while we wait in FIN_WAIT_2: the
  * segment that fills the gap takes the queued ones, the last with the FIN,
  * which moves the connection to TIME_WAIT and frees the queue. Each queued
- * mbuf goes back to the pool once (teardown() counts them), and the
+ * mbuf goes back to the pool once (teardown() checks the pool), and the
  * queue's accounting stays right: TCP still sends on a new connection.
  */
 static void test_fin_out_of_order_fin_wait_2(void **state)
