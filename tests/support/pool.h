@@ -33,9 +33,14 @@ static inline struct wc_pool_set wc_pool_free_set(struct rte_mempool *mp)
 
 	if (objs == NULL)
 		abort();
-	/* One more than the pool holds shows a double free. */
-	while (s.n <= mp->size && rte_mempool_get(mp, &objs[s.n]) == 0) {
-		uint64_t a = (uint64_t)(uintptr_t)objs[s.n++];
+	/* 64 at a time while there are, then one by one; one more than the
+	 * pool holds shows a double free. */
+	while (s.n + 64 <= mp->size && rte_mempool_get_bulk(mp, &objs[s.n], 64) == 0)
+		s.n += 64;
+	while (s.n <= mp->size && rte_mempool_get(mp, &objs[s.n]) == 0)
+		s.n++;
+	for (unsigned int i = 0; i < s.n; i++) {
+		uint64_t a = (uint64_t)(uintptr_t)objs[i];
 
 		s.sum += a;
 		s.mix += (a ^ (a >> 29)) * 0xbf58476d1ce4e5b9ull;
