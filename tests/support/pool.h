@@ -25,7 +25,7 @@ struct wc_pool_set {
 	uint64_t mix;
 };
 
-/** The free objects of @p mp, its caches' included. */
+/** The free objects of @p mp, the calling lcore's cache included (tests run on one). */
 static inline struct wc_pool_set wc_pool_free_set(struct rte_mempool *mp)
 {
 	void **objs = (void **)malloc(sizeof(*objs) * ((size_t)mp->size + 1));
