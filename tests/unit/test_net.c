@@ -424,8 +424,7 @@ static int teardown(void **state)
 	wc_net_tx_flush(net);
 	while ((n = rte_ring_dequeue_burst(txring, (void **)out, 64, NULL)) > 0)
 		rte_pktmbuf_free_bulk(out, n);
-	/* Every mbuf the test made was consumed by the stack or freed here. */
-	/* Every mbuf back, each once. */
+	/* Every mbuf the test made was consumed by the stack or freed here, once. */
 	assert_int_equal(wc_pool_check(pool, &pool_start, NULL), 0);
 	return 0;
 }
