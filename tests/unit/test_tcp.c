@@ -775,21 +775,34 @@ static void test_zero_window(void **state)
 	assert_int_equal(st.tcp_rto, 0);
 }
 
+/*
+ * Open a connection and send @p req, which ends with "quit\n": we answer
+ * and close first. The client acknowledges nothing yet; c->ack is past our
+ * FIN. @return the segments we sent, in out[].
+ */
+static unsigned int open_then_quit(struct cli *c, const char *req)
+{
+	unsigned int n;
+
+	open_conn(c, CLI_PORT, 7);
+	app.close_on_quit = true;
+	csend(c, F_ACK, req, strlen(req));
+	n = collect();
+	assert_true(n >= 1);
+	assert_true(out[n - 1].flags & F_FIN);
+	c->ack = out[n - 1].seq + out[n - 1].plen + 1;
+	return n;
+}
+
 static void test_active_close_time_wait(void **state)
 {
 	struct cli c;
 	unsigned int n;
 
 	(void)state;
-	open_conn(&c, CLI_PORT, 7);
-	app.close_on_quit = true;
-	csend(&c, F_ACK, "hi\nquit\n", 8);
-	n = collect();
-	assert_true(n >= 1);
+	open_then_quit(&c, "hi\nquit\n");
 	/* The reply, then the FIN (in the same segment). */
 	assert_memory_equal(out[0].pl, "R:hi\n", 5);
-	assert_true(out[n - 1].flags & F_FIN);
-	c.ack = out[n - 1].seq + out[n - 1].plen + 1;
 	/* The client acknowledges and closes too. */
 	csend(&c, F_ACK | F_FIN, NULL, 0);
 	n = collect();
@@ -819,13 +832,7 @@ static void test_fin_out_of_order_fin_wait_2(void **state)
 	unsigned int n;
 
 	(void)state;
-	open_conn(&c, CLI_PORT, 7);
-	app.close_on_quit = true;
-	csend(&c, F_ACK, "quit\n", 5);
-	n = collect();
-	assert_true(n >= 1);
-	assert_true(out[n - 1].flags & F_FIN);
-	c.ack = out[n - 1].seq + out[n - 1].plen + 1;
+	open_then_quit(&c, "quit\n");
 	/* Our FIN acknowledged: FIN_WAIT_2. */
 	csend(&c, F_ACK, NULL, 0);
 	collect();
